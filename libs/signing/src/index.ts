@@ -1,0 +1,2 @@
+export * from './fork-schedule.js';
+export * from './signing-root.js';
