@@ -1,5 +1,5 @@
 import { ssz } from '@lodestar/types';
-import { fromHex, toHex, type Hex } from '#lib/contracts';
+import { fromHex, toHex, type AttestationDataJson, type Hex } from '#lib/contracts';
 import { forkAtEpoch, type ChainSigningContext } from './fork-schedule.js';
 
 /** Domain types, consensus specs `phase0/beacon-chain.md#domain-types` and later forks. */
@@ -37,15 +37,6 @@ export function domainAtEpoch(ctx: ChainSigningContext, domainType: Hex, epoch: 
 /** `compute_signing_root` (phase0/beacon-chain.md#compute_signing_root). */
 export function computeSigningRoot(objectRoot: Uint8Array, domain: Hex): Hex {
   return toHex(ssz.phase0.SigningData.hashTreeRoot({ objectRoot, domain: fromHex(domain) }));
-}
-
-/** Attestation data as the Beacon API carries it (JSON). */
-export interface AttestationDataJson {
-  readonly slot: string;
-  readonly index: string;
-  readonly beacon_block_root: Hex;
-  readonly source: { readonly epoch: string; readonly root: Hex };
-  readonly target: { readonly epoch: string; readonly root: Hex };
 }
 
 /** Signing root of an attestation: DOMAIN_BEACON_ATTESTER at the target epoch's fork. */

@@ -1,0 +1,220 @@
+import { createServer } from 'node:net';
+import { generateSecretKey, initBls, splitSecret } from '#lib/bls';
+import { parseNodeConfig, type NodeConfig } from '#lib/config';
+import { Streams, Subjects, toHex, type AnyCohortEvent, type EventType, type Hex } from '#lib/contracts';
+import { readEvents } from '#lib/event-log';
+import { connectJetStreamEventStore } from '#lib/event-store';
+import { generateIdentityKey, secp256k1PublicKey } from '#lib/p2p';
+import { valueHash } from '#lib/signing';
+import { startBeaconMock, startNatsServer, startVcMock, type BeaconMock, type NatsServerHandle, type VcMock } from '#lib/test-support';
+import { startNode, type RunningNode } from './node.js';
+
+export interface SimnetOptions {
+  readonly nodes: number;
+  readonly validators: number;
+  readonly secondsPerSlot: number;
+  /** Slots to run after genesis; the run then waits out the last duties' deadlines. */
+  readonly slots: number;
+  /** Operator indices whose node (and VC) is stopped right after start: fault injection. */
+  readonly stopped?: readonly number[];
+  readonly logLevel?: NodeConfig['observability']['logLevel'];
+  /** One line per slot; default stdout. */
+  readonly print?: (line: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface SlotReport {
+  readonly slot: number;
+  readonly duties: number;
+  /** Nodes that recorded DutyDecided. */
+  readonly decidedNodes: number;
+  /** Validators some node aggregated. */
+  readonly aggregated: number;
+  /** Validators whose attestation the BN accepted under the group key. */
+  readonly accepted: number;
+  readonly decideMs: readonly number[];
+  readonly submitToBroadcastMs: readonly number[];
+}
+
+export interface SimnetResult {
+  readonly slots: readonly SlotReport[];
+  readonly beacon: { readonly accepted: BeaconMock['accepted']; readonly rejected: BeaconMock['rejected'] };
+  /** Every event each node recorded (index = operator index; stopped nodes: empty). */
+  readonly events: readonly (readonly AnyCohortEvent[])[];
+  readonly vcErrors: readonly string[];
+}
+
+interface SimNode {
+  readonly index: number;
+  readonly nats: NatsServerHandle;
+  readonly node: RunningNode;
+  readonly vc: VcMock;
+  stopped: boolean;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export const percentile = (values: readonly number[], p: number): number => {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+};
+
+/**
+ * A whole cluster on loopback: a beacon mock, n Cohort nodes (six services each, its own
+ * nats-server, libp2p between them) and n VC mocks holding the key shares. Keys are dealt
+ * here (trusted dealer); cluster files come with the keys issue.
+ */
+export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
+  const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const n = opts.nodes;
+  const threshold = Math.ceil((2 * n) / 3);
+  await initBls();
+  const validators = Array.from({ length: opts.validators }, () => splitSecret(generateSecretKey(), { total: n, threshold }));
+  const identities = Array.from({ length: n }, () => generateIdentityKey());
+  const ports = await Promise.all(Array.from({ length: 2 * n }, () => freePort()));
+  const cluster = {
+    name: 'simnet',
+    threshold,
+    operators: identities.map((key, index) => ({ index, publicKey: secp256k1PublicKey(key), p2pHost: '127.0.0.1', p2pPort: ports[index] as number })),
+    validators: validators.map((v) => ({
+      groupPubkey: toHex(v.groupPublicKey),
+      publicShares: Array.from({ length: n }, (_, i) => toHex(v.publicShares.get(i + 1) as Uint8Array)),
+    })),
+  };
+  const clusterHash = valueHash(cluster);
+  // Genesis a few seconds ahead: every service is subscribed before the first duty.
+  const beacon = await startBeaconMock({
+    validators: cluster.validators.map((v) => ({ pubkey: v.groupPubkey })),
+    secondsPerSlot: opts.secondsPerSlot,
+    genesisTime: Math.ceil(Date.now() / 1000) + 4 + n,
+  });
+  const sim: SimNode[] = [];
+  const cleanup = async () => {
+    for (const s of sim) {
+      await s.vc.stop().catch(() => undefined);
+      await s.node.stop().catch(() => undefined);
+      await s.nats.stop().catch(() => undefined);
+    }
+    await beacon.stop().catch(() => undefined);
+  };
+  try {
+    for (let index = 0; index < n; index++) {
+      const nats = await startNatsServer();
+      const config = parseNodeConfig({
+        node: { name: `node${index}`, index },
+        beacon: { url: beacon.url, timeoutMs: 2000 },
+        nats: { url: nats.url },
+        cluster: { ...cluster, clusterHash },
+        p2p: { privateKey: toHex(identities[index] as Uint8Array) },
+        gateway: { host: '127.0.0.1', port: ports[n + index] },
+        observability: { logLevel: opts.logLevel ?? 'warn' },
+      });
+      const node = await startNode(config).catch(async (error: unknown) => {
+        await nats.stop();
+        throw error;
+      });
+      const vc = await startVcMock({
+        name: `vc${index}`,
+        beaconUrl: `http://127.0.0.1:${ports[n + index]}`,
+        secretKeys: validators.map((v) => v.shares.get(index + 1) as Uint8Array),
+      });
+      sim.push({ index, nats, node, vc, stopped: false });
+    }
+    for (const index of opts.stopped ?? []) {
+      const s = sim[index];
+      if (!s) continue;
+      s.stopped = true;
+      await s.vc.stop();
+      await s.node.stop();
+      await s.nats.stop();
+    }
+    print(
+      `simnet: ${n} nodes (threshold ${threshold}), ${opts.validators} validators, ${opts.secondsPerSlot}s slots, ${opts.slots} slots` +
+        (opts.stopped?.length ? `, nodes stopped: ${opts.stopped.map((i) => i + 1).join(',')}` : ''),
+    );
+    const reports: SlotReport[] = [];
+    const stores = await Promise.all(
+      sim.map((s) => (s.stopped ? undefined : connectJetStreamEventStore({ servers: s.nats.url, name: 'simnet-report' }))),
+    );
+    const deadlineSlots = 2;
+    for (let slot = 0; slot < opts.slots; slot++) {
+      // Report a slot once its duty's deadline has passed.
+      const reportAt = beacon.slotStartMs(slot + deadlineSlots) + 200;
+      await sleep(reportAt - Date.now(), opts.signal);
+      if (opts.signal?.aborted) break;
+      const perNode = await Promise.all(
+        stores.map(async (store) => (store ? readEvents(store, Subjects.eventsOfDuty({ slot, type: 'attester' })) : [])),
+      );
+      const report = slotReport(slot, perNode, beacon);
+      reports.push(report);
+      print(formatSlot(report));
+    }
+    const events = await Promise.all(stores.map((store) => (store ? readEvents(store, Streams.events.subjects[0]) : [])));
+    await Promise.all(stores.map((s) => s?.close()));
+    return {
+      slots: reports,
+      beacon: { accepted: [...beacon.accepted], rejected: [...beacon.rejected] },
+      events,
+      vcErrors: sim.flatMap((s) => s.vc.stats.errors.map((e) => `vc${s.index}: ${e}`)),
+    };
+  } finally {
+    await cleanup();
+  }
+}
+
+function slotReport(slot: number, perNode: readonly (readonly AnyCohortEvent[])[], beacon: BeaconMock): SlotReport {
+  const first = (events: readonly AnyCohortEvent[], type: EventType) => events.find((e) => e.type === type);
+  const slotStart = beacon.slotStartMs(slot);
+  const duties = Math.max(0, ...perNode.map((events) => first(events, 'DutyScheduled')?.pubkeys.length ?? 0));
+  const decideMs: number[] = [];
+  const submitToBroadcastMs: number[] = [];
+  const aggregated = new Set<Hex>();
+  let decidedNodes = 0;
+  for (const events of perNode) {
+    const fetched = first(events, 'UnsignedDataFetched');
+    const decided = first(events, 'DutyDecided');
+    if (decided) {
+      decidedNodes++;
+      decideMs.push(Date.parse(decided.time) - (fetched ? Date.parse(fetched.time) : slotStart));
+    }
+    const submitted = first(events, 'PartialSignatureSubmitted');
+    for (const e of events) {
+      if (e.type === 'SignaturesAggregated') e.pubkeys.forEach((pk) => aggregated.add(pk));
+      if (e.type === 'Broadcast' && submitted) submitToBroadcastMs.push(Date.parse(e.time) - Date.parse(submitted.time));
+    }
+  }
+  const accepted = beacon.accepted.filter((a) => a.slot === slot).length;
+  return { slot, duties, decidedNodes, aggregated: aggregated.size, accepted, decideMs, submitToBroadcastMs };
+}
+
+export function formatSlot(r: SlotReport): string {
+  const ms = (values: readonly number[]) =>
+    values.length === 0 ? '-' : `${percentile(values, 50).toFixed(0)}/${percentile(values, 99).toFixed(0)}ms`;
+  return (
+    `slot ${String(r.slot).padStart(4)}  duties ${r.duties}  decided ${r.decidedNodes} nodes  aggregated ${r.aggregated}  ` +
+    `accepted by BN ${r.accepted}/${r.duties}  decide p50/p99 ${ms(r.decideMs)}  VC-submit→BN p50/p99 ${ms(r.submitToBroadcastMs)}`
+  );
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted || ms <= 0) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done);
+  });
+}

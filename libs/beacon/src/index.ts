@@ -1,0 +1,2 @@
+export * from './beacon-client.js';
+export * from './chain-context.js';

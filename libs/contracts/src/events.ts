@@ -1,0 +1,79 @@
+import type { AttestationDataJson, AttesterDuty } from './beacon-json.js';
+import type { Duty } from './duty.js';
+import type { FailureReason, RejectionReason } from './failure-reasons.js';
+import type { Hex } from './hex.js';
+
+/** The five deciding services, plus the peer-gateway that carries their peer traffic over libp2p. */
+export const SERVICES = ['duty-scheduler', 'consensus', 'slashing-guard', 'signer-gateway', 'aggregator', 'peer-gateway'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/** The value consensus agrees on for a duty: the unsigned data of every validator in it. */
+export interface AttesterUnsignedData {
+  readonly type: 'attester';
+  /** Attestation data per committee index: every validator of a committee signs the same data. */
+  readonly byCommittee: Readonly<Record<string, AttestationDataJson>>;
+}
+export type UnsignedDataSet = AttesterUnsignedData;
+
+export interface PartialSignature {
+  readonly pubkey: Hex;
+  readonly shareIndex: number;
+  readonly signingRoot: Hex;
+  readonly signature: Hex;
+}
+
+/**
+ * Every event's payload, by type and version. A released (type, version) never changes:
+ * a new shape is a new version plus an upcaster (STYLE.md rule 6).
+ */
+export interface EventPayloads {
+  DutyScheduled: { readonly duties: readonly AttesterDuty[] };
+  UnsignedDataFetched: { readonly value: UnsignedDataSet };
+  ConsensusStarted: { readonly round: number; readonly leader: number };
+  RoundChanged: { readonly from: number; readonly to: number; readonly reason: string };
+  DutyDecided: { readonly round: number; readonly valueHash: Hex; readonly value: UnsignedDataSet };
+  ConsensusTimedOut: { readonly round: number; readonly reason: FailureReason };
+  ProposalApproved: { readonly valueHash: Hex };
+  ProposalRefused: {
+    readonly valueHash: Hex;
+    readonly refusals: readonly { readonly pubkey: Hex; readonly reason: string }[];
+  };
+  DecidedDataServed: { readonly committeeIndex: number; readonly valueHash: Hex };
+  PartialSignatureSubmitted: { readonly partials: readonly PartialSignature[] };
+  PartialSignaturesRecorded: { readonly shareIndex: number; readonly count: number };
+  PartialSignaturesRejected: {
+    readonly shareIndex: number;
+    readonly rejections: readonly { readonly pubkey: Hex; readonly reason: RejectionReason }[];
+  };
+  SignaturesAggregated: { readonly signatures: readonly { readonly pubkey: Hex; readonly signature: Hex }[] };
+  Broadcast: { readonly count: number };
+  BroadcastFailed: { readonly reason: FailureReason; readonly detail: string };
+  DutyFailed: { readonly reason: FailureReason; readonly detail: string };
+}
+
+export type EventType = keyof EventPayloads;
+
+export const EVENT_VERSION = 1 as const;
+
+/** The envelope every stored event carries (DESIGN.md "Event store and bus"). */
+export interface CohortEvent<T extends EventType = EventType> {
+  readonly id: string;
+  readonly type: T;
+  readonly version: typeof EVENT_VERSION;
+  readonly duty: Duty;
+  /** The validators (group pubkeys) the event concerns. */
+  readonly pubkeys: readonly Hex[];
+  readonly correlationId: string;
+  readonly causationId?: string;
+  readonly traceparent?: string;
+  readonly producer: { readonly node: string; readonly service: ServiceName };
+  readonly time: string;
+  readonly data: EventPayloads[T];
+}
+
+export type AnyCohortEvent = { [T in EventType]: CohortEvent<T> }[EventType];
+
+/** Narrowing helper: `isEvent(e, 'DutyDecided')` types `e.data`. */
+export function isEvent<T extends EventType>(event: AnyCohortEvent, type: T): event is CohortEvent<T> & AnyCohortEvent {
+  return event.type === type;
+}

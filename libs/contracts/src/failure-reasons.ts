@@ -1,0 +1,31 @@
+/**
+ * The one catalog of reasons a duty (or part of it) fails. Every failure path in every
+ * stage records exactly one of these, so `why did this duty fail?` has a single vocabulary.
+ * Names follow Charon's tracker reasons where one exists.
+ */
+export const FAILURE_REASONS = {
+  bn_fetch_failed: 'the beacon node did not return the duty data in time',
+  no_consensus: 'consensus did not decide a value before the duty deadline',
+  slashing_refused: 'the slashing guard refused the decided value',
+  no_local_signature: 'this node\'s validator client did not submit its share signature',
+  insufficient_partial_signatures: 'fewer than threshold valid share signatures arrived before the deadline',
+  invalid_partial_signature: 'a share signature did not verify under its public share',
+  aggregate_invalid: 'the combined signature did not verify under the group public key',
+  bn_broadcast_failed: 'the beacon node refused or failed the signed submission',
+  deadline_expired: 'the duty deadline passed before the step could run',
+} as const;
+
+export type FailureReason = keyof typeof FAILURE_REASONS;
+
+/** Why a share signature or peer message was refused (recorded, never thrown). */
+export const REJECTION_REASONS = {
+  unknown_validator: 'the pubkey is not a validator of this cluster',
+  unknown_duty: 'no scheduled duty matches',
+  data_mismatch: 'the signed data differs from the decided value',
+  invalid_signature: 'the signature does not verify under the sender\'s public share',
+  duplicate: 'a signature from this share index was already recorded',
+  share_idx_mismatch: 'the claimed share index is not the sender\'s',
+  deadline_expired: 'the duty deadline has passed',
+} as const;
+
+export type RejectionReason = keyof typeof REJECTION_REASONS;

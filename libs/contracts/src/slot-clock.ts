@@ -1,0 +1,34 @@
+import { DUTY_DEADLINE_SLOTS, type Duty } from './duty.js';
+
+/**
+ * Slot arithmetic from genesis (consensus specs, `compute_start_slot_at_epoch`; the VC
+ * attests at 1/3 of the slot, validator.md "Attesting"). Pure: the caller passes the time.
+ */
+export interface SlotTiming {
+  readonly genesisTimeMs: number;
+  readonly secondsPerSlot: number;
+  readonly slotsPerEpoch: number;
+}
+
+export const slotDurationMs = (t: SlotTiming): number => t.secondsPerSlot * 1000;
+
+export function slotAt(t: SlotTiming, nowMs: number): number {
+  return nowMs < t.genesisTimeMs ? 0 : Math.floor((nowMs - t.genesisTimeMs) / slotDurationMs(t));
+}
+
+export function slotStartMs(t: SlotTiming, slot: number): number {
+  return t.genesisTimeMs + slot * slotDurationMs(t);
+}
+
+export const epochOf = (t: SlotTiming, slot: number): number => Math.floor(slot / t.slotsPerEpoch);
+export const epochStartSlot = (t: SlotTiming, epoch: number): number => epoch * t.slotsPerEpoch;
+
+/** When the attestation data is fetched: one third into the slot, as a VC does. */
+export function attestationDueMs(t: SlotTiming, slot: number): number {
+  return slotStartMs(t, slot) + Math.floor(slotDurationMs(t) / 3);
+}
+
+/** The instant a duty stops being worth doing (DUTY_DEADLINE_SLOTS after its slot starts). */
+export function dutyDeadlineMs(t: SlotTiming, duty: Duty): number {
+  return slotStartMs(t, duty.slot + DUTY_DEADLINE_SLOTS[duty.type]);
+}

@@ -1,0 +1,58 @@
+import type { Duty, DutyType } from './duty.js';
+import type { EventType, ServiceName } from './events.js';
+
+/**
+ * Every NATS subject and JetStream stream Cohort uses, defined once (STYLE.md rule 4).
+ * A node has its own NATS server, so subjects carry no node id.
+ */
+export const Streams = {
+  /** The audit log of every stage: `cohort.events.<slot>.<dutyType>.<service>.<EventType>`. */
+  events: { name: 'COHORT_EVENTS', subjects: ['cohort.events.>'] },
+  /** Slashing-protection history; never expired by retention limits. */
+  slashing: { name: 'COHORT_SLASHING', subjects: ['cohort.slashing.>'] },
+} as const;
+
+export const Subjects = {
+  event(duty: Duty, producer: ServiceName, type: EventType): string {
+    return `cohort.events.${duty.slot}.${duty.type}.${producer}.${type}`;
+  },
+  /** Filter for one event type across all duties and producers. */
+  eventsOfType(type: EventType): string {
+    return `cohort.events.*.*.*.${type}`;
+  },
+  eventsOfDuty(duty: Duty): string {
+    return `cohort.events.${duty.slot}.${duty.type}.>`;
+  },
+  eventsOfDutyType(type: DutyType): string {
+    return `cohort.events.*.${type}.>`;
+  },
+  allEvents: 'cohort.events.>',
+  /** Slashing history shard of one network: `cohort.slashing.<gvr prefix>.<shard>`. */
+  slashingShard(genesisValidatorsRoot: string, shard: number): string {
+    return `cohort.slashing.${genesisValidatorsRoot.slice(2, 18)}.${shard}`;
+  },
+  /** Read-only validity check of consensus against the slashing history (request/reply). */
+  slashingCheck: 'cohort.query.slashing.check',
+  /** Messages to and from the peer-gateway (libp2p) per protocol. */
+  peerOut(protocol: PeerProtocol): string {
+    return `cohort.p2p.out.${protocol}`;
+  },
+  peerIn(protocol: PeerProtocol): string {
+    return `cohort.p2p.in.${protocol}`;
+  },
+} as const;
+
+export const PEER_PROTOCOLS = ['qbft', 'parsig'] as const;
+export type PeerProtocol = (typeof PEER_PROTOCOLS)[number];
+
+/** A message a local service hands to the peer-gateway, or receives from it. */
+export interface PeerOutbound<T = unknown> {
+  /** Operator index to send to; absent = every other operator. */
+  readonly to?: number;
+  readonly payload: T;
+}
+export interface PeerInbound<T = unknown> {
+  /** Operator index of the authenticated sender. */
+  readonly from: number;
+  readonly payload: T;
+}

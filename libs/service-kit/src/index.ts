@@ -1,0 +1,2 @@
+export * from './nest.js';
+export * from './runtime.js';

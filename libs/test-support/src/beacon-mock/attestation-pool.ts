@@ -1,0 +1,104 @@
+import { PublicKey, Signature, verify, verifyMultipleAggregateSignatures, type SignatureSet } from '@chainsafe/blst';
+import { ssz } from '@lodestar/types';
+import { fromHex, type Hex } from '#lib/contracts';
+import {
+  attestationDataRoot,
+  attestationSigningRoot,
+  type AttestationDataJson,
+  type ChainSigningContext,
+} from '#lib/signing';
+import { attestationDataAt, committeeAt, epochAtSlot, type EpochCommittees } from './chain.js';
+
+/** An attestation the mock's pool took: one validator's vote (single aggregation bit). */
+export interface PooledAttestation {
+  readonly slot: number;
+  readonly validatorIndex: number;
+  readonly pubkey: Hex;
+  readonly committeeIndex: number;
+  readonly dataRoot: Hex;
+}
+
+/** Why the pool refused item `index` of a submission (Beacon API `IndexedErrorMessage.failures`). */
+export interface PoolFailure {
+  readonly index: number;
+  readonly message: string;
+}
+
+export interface PoolCheckContext {
+  readonly signing: ChainSigningContext;
+  readonly slotsPerEpoch: number;
+  readonly validatorPubkeys: readonly Hex[];
+  readonly committeesAt: (epoch: number) => EpochCommittees;
+}
+
+type Candidate = PooledAttestation & { readonly index: number; readonly set: SignatureSet };
+type Checked = { readonly ok: true; readonly candidate: Candidate } | { readonly ok: false; readonly failure: PoolFailure };
+
+/**
+ * Gossip-style checks of one phase0 `Attestation` (phase0/p2p-interface.md#beacon_attestation_subnet_id),
+ * all but the signature: a known committee, exactly one aggregation bit over the committee's
+ * length, target epoch = epoch of the slot, and the data this chain produces for that slot.
+ */
+function checkOne(ctx: PoolCheckContext, item: unknown, index: number): Checked {
+  const fail = (message: string): Checked => ({ ok: false, failure: { index, message } });
+  let attestation;
+  try {
+    attestation = ssz.phase0.Attestation.fromJson(item);
+  } catch (error) {
+    return fail(`malformed attestation: ${(error as Error).message}`);
+  }
+  const dataJson = ssz.phase0.AttestationData.toJson(attestation.data) as unknown as AttestationDataJson;
+  const slot = attestation.data.slot;
+  const committeeIndex = attestation.data.index;
+  const epoch = epochAtSlot(slot, ctx.slotsPerEpoch);
+  if (attestation.data.target.epoch !== epoch) {
+    return fail(`target epoch ${attestation.data.target.epoch} is not the epoch ${epoch} of slot ${slot}`);
+  }
+  const committee = committeeAt(ctx.committeesAt(epoch), slot, committeeIndex, ctx.slotsPerEpoch);
+  if (!committee || committee.members.length === 0) return fail(`no committee ${committeeIndex} at slot ${slot}`);
+  const bits = attestation.aggregationBits;
+  if (bits.bitLen !== committee.members.length) {
+    return fail(`aggregation_bits length ${bits.bitLen} != committee length ${committee.members.length}`);
+  }
+  const setBits = bits.getTrueBitIndexes();
+  if (setBits.length !== 1) return fail(`expected exactly one aggregation bit set, found ${setBits.length}`);
+  const validatorIndex = committee.members[setBits[0]!]!;
+  const pubkey = ctx.validatorPubkeys[validatorIndex]!;
+  const dataRoot = attestationDataRoot(dataJson);
+  if (dataRoot !== attestationDataRoot(attestationDataAt(slot, committeeIndex, ctx.slotsPerEpoch))) {
+    return fail(`attestation data for slot ${slot} does not match this chain (unknown block or checkpoint)`);
+  }
+  let sig: Signature;
+  try {
+    sig = Signature.fromBytes(attestation.signature, true);
+  } catch {
+    return fail('signature is not a valid G2 point');
+  }
+  const set: SignatureSet = {
+    msg: fromHex(attestationSigningRoot(ctx.signing, dataJson)),
+    pk: PublicKey.fromBytes(fromHex(pubkey)),
+    sig,
+  };
+  return { ok: true, candidate: { index, slot, validatorIndex, pubkey, committeeIndex, dataRoot, set } };
+}
+
+/**
+ * Checks a `POST /eth/v1/beacon/pool/attestations` body item by item. Signatures are verified
+ * as one batch (the cheap path when all are good) and one by one only to name the bad ones.
+ */
+export function checkPoolAttestations(
+  ctx: PoolCheckContext,
+  items: readonly unknown[],
+): { readonly accepted: readonly PooledAttestation[]; readonly failures: readonly PoolFailure[] } {
+  const checked = items.map((item, index) => checkOne(ctx, item, index));
+  const failures: PoolFailure[] = checked.flatMap((c) => (c.ok ? [] : [c.failure]));
+  const candidates = checked.flatMap((c) => (c.ok ? [c.candidate] : []));
+  const batchValid = candidates.length > 0 && verifyMultipleAggregateSignatures(candidates.map((c) => c.set));
+  const accepted: PooledAttestation[] = [];
+  for (const { set, index, ...attestation } of candidates) {
+    if (batchValid || verify(set.msg, set.pk, set.sig)) accepted.push(attestation);
+    else failures.push({ index, message: `invalid signature for validator ${attestation.validatorIndex}` });
+  }
+  failures.sort((a, b) => a.index - b.index);
+  return { accepted, failures };
+}

@@ -1,0 +1,358 @@
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { isHex, type Hex } from '#lib/contracts';
+import { signingContextFromSpec } from '#lib/signing';
+import { checkPoolAttestations, type PoolFailure } from './attestation-pool.js';
+import {
+  DEFAULT_GENESIS_VALIDATORS_ROOT,
+  FAR_FUTURE_EPOCH,
+  attestationDataAt,
+  attesterDependentRoot,
+  attesterDuties,
+  blockRootAt,
+  buildSpec,
+  committeesAtEpoch,
+  epochAtSlot,
+  forkAt,
+  forkSchedule,
+  type AttesterDutyJson,
+  type BeaconSpec,
+  type ChainParams,
+  type EpochCommittees,
+  type ScheduledFork,
+} from './chain.js';
+
+export interface BeaconMockOptions {
+  /** The chain's validators; a validator's index is its position. In a DV these are group pubkeys. */
+  readonly validators: readonly { readonly pubkey: Hex }[];
+  /** Unix seconds; default: now, rounded down to the second. */
+  readonly genesisTime?: number;
+  /** Default 2. */
+  readonly secondsPerSlot?: number;
+  /** Default 8 (minimal preset). */
+  readonly slotsPerEpoch?: number;
+  readonly genesisValidatorsRoot?: Hex;
+  /** Default `{ ALTAIR: 0 }`; forks left out are at FAR_FUTURE_EPOCH. Electra+ is not modelled (phase0 attestations only). */
+  readonly forkEpochs?: Readonly<Partial<Record<ScheduledFork, number>>>;
+  /** Default 0: a free port. */
+  readonly port?: number;
+}
+
+/** An attestation in the mock's pool, once per (slot, validatorIndex). */
+export interface AcceptedAttestation {
+  readonly slot: number;
+  readonly validatorIndex: number;
+  readonly pubkey: Hex;
+  readonly committeeIndex: number;
+  /** hash_tree_root of the first accepted data. */
+  readonly dataRoot: Hex;
+  /** When the first one arrived. */
+  readonly receivedAtMs: number;
+  /** How many valid submissions arrived for (slot, validatorIndex): 1 = exactly once. */
+  readonly count: number;
+  /** Data roots of later valid submissions that differ from `dataRoot`: a double vote. */
+  readonly conflictingDataRoots: readonly Hex[];
+}
+
+export interface RejectedSubmission {
+  readonly reason: string;
+  /** The refused item (or the whole body when it could not be read as a list). */
+  readonly body: unknown;
+}
+
+export interface BeaconMock {
+  readonly url: string;
+  readonly genesisTime: number;
+  readonly genesisValidatorsRoot: Hex;
+  readonly spec: BeaconSpec;
+  readonly accepted: readonly AcceptedAttestation[];
+  readonly rejected: readonly RejectedSubmission[];
+  /** Attester duties of every validator for `epoch`, as the duties route serves them. */
+  dutiesFor(epoch: number): readonly AttesterDutyJson[];
+  /** Unix ms at which `slot` starts. */
+  slotStartMs(slot: number): number;
+  /** Wall-clock slot; negative before genesis. */
+  currentSlot(): number;
+  stop(): Promise<void>;
+}
+
+/** Beacon API `ErrorMessage` (types/http.yaml). */
+const errorBody = (code: number, message: string) => ({ code, message });
+
+const STATUS_GROUPS: Readonly<Record<string, string>> = {
+  active_ongoing: 'active',
+  active_exiting: 'active',
+  active_slashed: 'active',
+  pending_initialized: 'pending',
+  pending_queued: 'pending',
+  exited_unslashed: 'exited',
+  exited_slashed: 'exited',
+  withdrawal_possible: 'withdrawal',
+  withdrawal_done: 'withdrawal',
+};
+
+/** Query values may repeat (`id=1&id=2`) or be comma-separated (`id=1,2`); both are in the spec's examples. */
+function queryList(value: unknown): string[] {
+  const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return values.flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
+}
+
+const UINT = /^(0|[1-9][0-9]*)$/;
+
+/** Validator stand-in for `ValidatorResponse` (types/api.yaml): every validator active since genesis. */
+function validatorResponse(index: number, pubkey: Hex) {
+  return {
+    index: String(index),
+    balance: '32000000000',
+    status: 'active_ongoing',
+    validator: {
+      pubkey,
+      withdrawal_credentials: `0x00${'00'.repeat(31)}`,
+      effective_balance: '32000000000',
+      slashed: false,
+      activation_eligibility_epoch: '0',
+      activation_epoch: '0',
+      exit_epoch: FAR_FUTURE_EPOCH,
+      withdrawable_epoch: FAR_FUTURE_EPOCH,
+    },
+  };
+}
+
+/**
+ * A beacon node stand-in serving the routes a VC uses for attestations (validator-flow.md) over
+ * a deterministic chain (see chain.ts), and verifying submitted attestations like gossip would.
+ */
+export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMock> {
+  const params: ChainParams = {
+    genesisTime: opts.genesisTime ?? Math.floor(Date.now() / 1000),
+    genesisValidatorsRoot: opts.genesisValidatorsRoot ?? DEFAULT_GENESIS_VALIDATORS_ROOT,
+    secondsPerSlot: opts.secondsPerSlot ?? 2,
+    slotsPerEpoch: opts.slotsPerEpoch ?? 8,
+    forkEpochs: opts.forkEpochs ?? { ALTAIR: 0 },
+    validatorPubkeys: opts.validators.map((v) => v.pubkey.toLowerCase() as Hex),
+  };
+  const { slotsPerEpoch, validatorPubkeys, genesisValidatorsRoot } = params;
+  const spec = buildSpec(params);
+  const schedule = forkSchedule(spec);
+  const signing = signingContextFromSpec(spec, genesisValidatorsRoot);
+  const indexByPubkey = new Map(validatorPubkeys.map((pubkey, index) => [pubkey, index]));
+
+  const committeeCache = new Map<number, EpochCommittees>();
+  const committeesAt = (epoch: number): EpochCommittees => {
+    let committees = committeeCache.get(epoch);
+    if (!committees) {
+      committees = committeesAtEpoch(epoch, validatorPubkeys.length, slotsPerEpoch);
+      committeeCache.set(epoch, committees);
+    }
+    return committees;
+  };
+  const dutiesFor = (epoch: number) => attesterDuties(committeesAt(epoch), validatorPubkeys);
+  const slotStartMs = (slot: number) => (params.genesisTime + slot * params.secondsPerSlot) * 1000;
+  const currentSlot = () => Math.floor((Date.now() - params.genesisTime * 1000) / (params.secondsPerSlot * 1000));
+  const headSlot = () => Math.max(0, currentSlot());
+
+  const accepted: AcceptedAttestation[] = [];
+  const acceptedAt = new Map<string, number>();
+  const rejected: RejectedSubmission[] = [];
+
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+
+  // Every error leaves in the Beacon API `ErrorMessage` shape, whatever raised it (bad JSON,
+  // unsupported media type, a bug in a handler).
+  app.setErrorHandler((error: { statusCode?: number; message?: string }, request, reply) => {
+    const code = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    if (request.url.includes('/beacon/pool/attestations')) rejected.push({ reason: error.message ?? 'error', body: null });
+    void reply.code(code).send(errorBody(code, error.message ?? 'internal error'));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody(404, `route not found: ${request.method} ${request.url}`));
+  });
+
+  const badRequest = (reply: FastifyReply, message: string) => reply.code(400).send(errorBody(400, message));
+
+  /** Resolves a `state_id` to the slot whose fork to report; undefined when it is not one. */
+  const stateSlot = (stateId: string): number | undefined => {
+    if (['head', 'finalized', 'justified'].includes(stateId)) return headSlot();
+    if (stateId === 'genesis') return 0;
+    if (UINT.test(stateId)) return Number(stateId);
+    if (isHex(stateId, 32)) return headSlot();
+    return undefined;
+  };
+
+  app.get('/eth/v1/beacon/genesis', async () => ({
+    data: {
+      genesis_time: String(params.genesisTime),
+      genesis_validators_root: genesisValidatorsRoot,
+      genesis_fork_version: spec['GENESIS_FORK_VERSION'],
+    },
+  }));
+  app.get('/eth/v1/config/spec', async () => ({ data: spec }));
+  app.get('/eth/v1/config/fork_schedule', async () => ({ data: schedule }));
+  app.get('/eth/v1/node/version', async () => ({ data: { version: 'cohort-beacon-mock/v0.1.0' } }));
+  app.get('/eth/v1/node/health', async (_request, reply) => reply.code(200).send());
+  app.get('/eth/v1/node/syncing', async () => ({
+    data: { head_slot: String(headSlot()), sync_distance: '0', is_syncing: false, is_optimistic: false, el_offline: false },
+  }));
+
+  app.get('/eth/v1/beacon/states/:state_id/fork', async (request: FastifyRequest<{ Params: { state_id: string } }>, reply) => {
+    const slot = stateSlot(request.params.state_id);
+    if (slot === undefined) return badRequest(reply, `Invalid state ID: ${request.params.state_id}`);
+    return { execution_optimistic: false, finalized: false, data: forkAt(schedule, epochAtSlot(slot, slotsPerEpoch)) };
+  });
+
+  const validatorsRoute = (stateId: string, ids: readonly string[], statuses: readonly string[], reply: FastifyReply) => {
+    if (stateSlot(stateId) === undefined) return badRequest(reply, `Invalid state ID: ${stateId}`);
+    const indices = new Set<number>();
+    for (const id of ids) {
+      if (UINT.test(id)) {
+        if (Number(id) < validatorPubkeys.length) indices.add(Number(id));
+      } else if (isHex(id.toLowerCase(), 48)) {
+        const index = indexByPubkey.get(id.toLowerCase() as Hex);
+        if (index !== undefined) indices.add(index);
+      } else {
+        return badRequest(reply, `Invalid validator ID: ${id}`);
+      }
+    }
+    const selected = ids.length === 0 ? validatorPubkeys.map((_, index) => index) : [...indices].sort((a, b) => a - b);
+    const data = selected
+      .map((index) => validatorResponse(index, validatorPubkeys[index]!))
+      .filter((v) => statuses.length === 0 || statuses.includes(v.status) || statuses.includes(STATUS_GROUPS[v.status]!));
+    return reply.send({ execution_optimistic: false, finalized: false, data });
+  };
+  app.get(
+    '/eth/v1/beacon/states/:state_id/validators',
+    async (request: FastifyRequest<{ Params: { state_id: string }; Querystring: Record<string, unknown> }>, reply) =>
+      validatorsRoute(request.params.state_id, queryList(request.query.id), queryList(request.query.status), reply),
+  );
+  app.post(
+    '/eth/v1/beacon/states/:state_id/validators',
+    async (request: FastifyRequest<{ Params: { state_id: string }; Body: unknown }>, reply) => {
+      const body = (request.body ?? {}) as { ids?: unknown; statuses?: unknown };
+      const list = (value: unknown): string[] | undefined =>
+        value === undefined ? [] : Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : undefined;
+      const ids = list(body.ids);
+      const statuses = list(body.statuses);
+      if (typeof body !== 'object' || !ids || !statuses) return badRequest(reply, 'body must be { ids?: string[], statuses?: string[] }');
+      return validatorsRoute(request.params.state_id, ids, statuses, reply);
+    },
+  );
+
+  app.post(
+    '/eth/v1/validator/duties/attester/:epoch',
+    async (request: FastifyRequest<{ Params: { epoch: string }; Body: unknown }>, reply) => {
+      const { epoch: epochParam } = request.params;
+      if (!UINT.test(epochParam)) return badRequest(reply, `Invalid epoch: ${epochParam}`);
+      const epoch = Number(epochParam);
+      // A BN knows committees up to one epoch ahead (MIN_SEED_LOOKAHEAD, phase0/beacon-chain.md#get_seed).
+      const currentEpoch = epochAtSlot(headSlot(), slotsPerEpoch);
+      if (epoch > currentEpoch + 1) return badRequest(reply, `Cannot get duties for epoch ${epoch}, current epoch is ${currentEpoch}`);
+      const body = request.body;
+      if (!Array.isArray(body) || body.length === 0 || !body.every((v) => typeof v === 'string' && UINT.test(v))) {
+        return badRequest(reply, 'body must be a non-empty array of validator indices (decimal strings)');
+      }
+      const wanted = new Set(body.map(Number));
+      const unknown = [...wanted].filter((index) => index >= validatorPubkeys.length);
+      if (unknown.length > 0) return badRequest(reply, `Unknown validator indices: ${unknown.join(', ')}`);
+      return {
+        dependent_root: attesterDependentRoot(epoch, slotsPerEpoch),
+        execution_optimistic: false,
+        data: dutiesFor(epoch).filter((duty) => wanted.has(Number(duty.validator_index))),
+      };
+    },
+  );
+
+  app.get(
+    '/eth/v1/validator/attestation_data',
+    async (request: FastifyRequest<{ Querystring: { slot?: string; committee_index?: string } }>, reply) => {
+      const { slot, committee_index: committeeIndex = '0' } = request.query;
+      if (typeof slot !== 'string' || !UINT.test(slot)) return badRequest(reply, `Invalid slot: ${String(slot)}`);
+      if (typeof committeeIndex !== 'string' || !UINT.test(committeeIndex)) {
+        return badRequest(reply, `Invalid committee_index: ${String(committeeIndex)}`);
+      }
+      return { data: attestationDataAt(Number(slot), Number(committeeIndex), slotsPerEpoch) };
+    },
+  );
+
+  // Routes a stock VC calls besides attestations; the mock has nothing to say on them.
+  app.get('/eth/v1/validator/duties/proposer/:epoch', async () => ({
+    dependent_root: blockRootAt(0),
+    execution_optimistic: false,
+    data: [],
+  }));
+  app.post('/eth/v1/validator/duties/sync/:epoch', async () => ({ execution_optimistic: false, data: [] }));
+  app.post('/eth/v1/validator/beacon_committee_subscriptions', async (_request, reply) => reply.code(200).send());
+  app.post('/eth/v1/validator/prepare_beacon_proposer', async (_request, reply) => reply.code(200).send());
+
+  const submitAttestations = async (request: FastifyRequest<{ Body: unknown }>, reply: FastifyReply) => {
+    const body = request.body;
+    if (!Array.isArray(body)) {
+      rejected.push({ reason: 'body is not an array of attestations', body });
+      return badRequest(reply, 'body must be an array of phase0 Attestation objects');
+    }
+    const receivedAtMs = Date.now();
+    const { accepted: valid, failures } = checkPoolAttestations(
+      { signing, slotsPerEpoch, validatorPubkeys, committeesAt },
+      body,
+    );
+    for (const attestation of valid) {
+      const key = `${attestation.slot}/${attestation.validatorIndex}`;
+      const at = acceptedAt.get(key);
+      if (at === undefined) {
+        acceptedAt.set(key, accepted.length);
+        accepted.push({ ...attestation, receivedAtMs, count: 1, conflictingDataRoots: [] });
+        continue;
+      }
+      const previous = accepted[at]!;
+      accepted[at] = {
+        ...previous,
+        count: previous.count + 1,
+        conflictingDataRoots:
+          attestation.dataRoot === previous.dataRoot
+            ? previous.conflictingDataRoots
+            : [...previous.conflictingDataRoots, attestation.dataRoot],
+      };
+    }
+    for (const failure of failures) rejected.push({ reason: failure.message, body: body[failure.index] });
+    if (failures.length > 0) return reply.code(400).send(indexedError(failures));
+    return reply.code(200).send();
+  };
+  app.post('/eth/v1/beacon/pool/attestations', submitAttestations);
+  // v2 takes phase0 `Attestation` objects before Electra (apis/beacon/pool/attestations.v2.yaml).
+  app.post('/eth/v2/beacon/pool/attestations', async (request: FastifyRequest<{ Body: unknown }>, reply) => {
+    const version = request.headers['eth-consensus-version'];
+    if (typeof version !== 'string' || version.length === 0) {
+      rejected.push({ reason: 'missing Eth-Consensus-Version header', body: request.body });
+      return badRequest(reply, 'Eth-Consensus-Version header is required');
+    }
+    return submitAttestations(request, reply);
+  });
+
+  const address = await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
+
+  return {
+    url: address,
+    genesisTime: params.genesisTime,
+    genesisValidatorsRoot,
+    spec,
+    get accepted() {
+      return accepted;
+    },
+    get rejected() {
+      return rejected;
+    },
+    dutiesFor,
+    slotStartMs,
+    currentSlot,
+    stop: async () => {
+      await app.close();
+    },
+  };
+}
+
+/** Beacon API `IndexedErrorMessage` (types/http.yaml). */
+function indexedError(failures: readonly PoolFailure[]) {
+  return {
+    code: 400,
+    message: `some failures: ${failures.length} attestation(s) refused`,
+    failures: failures.map(({ index, message }) => ({ index, message })),
+  };
+}

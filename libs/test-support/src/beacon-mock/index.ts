@@ -1,0 +1,12 @@
+export * from './beacon-mock.js';
+export {
+  DEFAULT_GENESIS_VALIDATORS_ROOT,
+  attestationDataAt,
+  blockRootAt,
+  committeesAtEpoch,
+  type AttesterDutyJson,
+  type BeaconSpec,
+  type BeaconCommittee,
+  type EpochCommittees,
+  type ScheduledFork,
+} from './chain.js';

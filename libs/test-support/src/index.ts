@@ -1,0 +1,3 @@
+export * from './nats-server.js';
+export * from './beacon-mock/index.js';
+export * from './vc-mock/index.js';

@@ -1,0 +1,328 @@
+import { SecretKey } from '@chainsafe/blst';
+import { BitArray } from '@chainsafe/ssz';
+import { ssz } from '@lodestar/types';
+import { fromHex, toHex, type Hex } from '#lib/contracts';
+import { attestationSigningRoot, forkAtEpoch, signingContextFromSpec, type AttestationDataJson, type ChainSigningContext } from '#lib/signing';
+import { checkAttestation, type LastSignedAttestation } from './attestation-protection.js';
+
+export interface VcMockOptions {
+  readonly beaconUrl: string;
+  /** The VC's keys. In a DV these are share keys; the VC cannot tell. */
+  readonly secretKeys: readonly Uint8Array[];
+  readonly name?: string;
+  readonly onLog?: (line: string) => void;
+  /**
+   * `v1` posts to /eth/v1/beacon/pool/attestations; `v2` to /eth/v2/… with the
+   * `Eth-Consensus-Version` header, as recent Lodestar/Teku do. Default `v1`.
+   */
+  readonly poolApi?: 'v1' | 'v2';
+  /** Retry interval while the BN cannot be reached at start. Default 500 ms. */
+  readonly retryMs?: number;
+}
+
+export interface SubmitError {
+  readonly slot: number;
+  /** HTTP status, or 0 when the BN could not be reached. */
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export interface VcStats {
+  /** Attester duties received for this VC's validators, each (epoch, validator) counted once. */
+  dutiesFetched: number;
+  /** Attestations the BN took (HTTP 200, or not named in a 400's failures). */
+  attestationsSubmitted: number;
+  readonly submitErrors: SubmitError[];
+  readonly errors: string[];
+}
+
+export interface VcMock {
+  readonly name: string;
+  readonly pubkeys: readonly Hex[];
+  readonly stats: Readonly<VcStats>;
+  /** Resolves once genesis, spec and the validator indices are known; rejects if stopped first. */
+  readonly ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface AttesterDuty {
+  readonly pubkey: Hex;
+  readonly validatorIndex: number;
+  readonly committeeIndex: number;
+  readonly committeeLength: number;
+  readonly validatorCommitteeIndex: number;
+  readonly slot: number;
+}
+
+interface Chain {
+  readonly genesisTimeMs: number;
+  readonly slotMs: number;
+  readonly slotsPerEpoch: number;
+  readonly signing: ChainSigningContext;
+}
+
+export class VcStoppedError extends Error {
+  override readonly name = 'VcStoppedError';
+}
+
+class BeaconHttpError extends Error {
+  override readonly name = 'BeaconHttpError';
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    route: string,
+  ) {
+    super(`${route} answered ${status}: ${JSON.stringify(body)}`);
+  }
+}
+
+const REQUEST_TIMEOUT_MS = 5_000;
+
+/**
+ * A stock-VC stand-in for attestations (validator-flow.md#attestation): it learns genesis and spec
+ * from its BN, finds its validators by its own pubkeys, fetches attester duties for the current and
+ * next epoch, and at 1/3 of each duty's slot fetches attestation data, signs it after a minimal
+ * slashing-protection check, and submits it. Every failure is recorded and the loop goes on.
+ */
+export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
+  const name = opts.name ?? 'vc';
+  const retryMs = opts.retryMs ?? 500;
+  const poolApi = opts.poolApi ?? 'v1';
+  const keys = new Map<Hex, SecretKey>(
+    opts.secretKeys.map((bytes) => {
+      const secretKey = SecretKey.fromBytes(bytes);
+      return [toHex(secretKey.toPublicKey().toBytes()), secretKey];
+    }),
+  );
+  const stats: VcStats = { dutiesFetched: 0, attestationsSubmitted: 0, submitErrors: [], errors: [] };
+  const log = (line: string) => opts.onLog?.(`[${name}] ${line}`);
+  const recordError = (message: string) => {
+    stats.errors.push(message);
+    log(`error: ${message}`);
+  };
+
+  const abort = new AbortController();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
+  const later = (delayMs: number, task: () => Promise<void>) => {
+    if (stopped) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      task().catch((error: unknown) => {
+        if (!stopped) recordError(`unexpected: ${(error as Error).message}`);
+      });
+    }, Math.max(0, delayMs));
+    timers.add(timer);
+  };
+
+  const request = async (method: 'GET' | 'POST', route: string, body?: unknown, headers?: Record<string, string>) => {
+    const response = await fetch(new URL(route, opts.beaconUrl), {
+      method,
+      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.any([abort.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text.length > 0 ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON: keep the text for the error report.
+    }
+    if (!response.ok) throw new BeaconHttpError(response.status, parsed, `${method} ${route}`);
+    return parsed as { data?: unknown; dependent_root?: Hex } | undefined;
+  };
+
+  const indices = new Map<number, Hex>();
+  const dutiesByEpoch = new Map<number, readonly AttesterDuty[]>();
+  const scheduledSlots = new Set<number>();
+  const lastSigned = new Map<Hex, LastSignedAttestation>();
+
+  const bootstrap = async (): Promise<Chain> => {
+    const genesis = (await request('GET', '/eth/v1/beacon/genesis'))?.data as { genesis_time: string; genesis_validators_root: Hex };
+    const spec = (await request('GET', '/eth/v1/config/spec'))?.data as Record<string, string>;
+    const pubkeys = [...keys.keys()];
+    let found: { index: string; validator: { pubkey: string } }[];
+    try {
+      found = (await request('POST', '/eth/v1/beacon/states/head/validators', { ids: pubkeys }))?.data as typeof found;
+    } catch (error) {
+      // Older BNs only have the GET form (apis/beacon/states/validators.yaml).
+      log(`POST validators failed (${(error as Error).message}); falling back to GET`);
+      const query = pubkeys.map((pubkey) => `id=${pubkey}`).join('&');
+      found = (await request('GET', `/eth/v1/beacon/states/head/validators?${query}`))?.data as typeof found;
+    }
+    for (const { index, validator } of found) {
+      const pubkey = validator.pubkey.toLowerCase() as Hex;
+      if (keys.has(pubkey)) indices.set(Number(index), pubkey);
+      else recordError(`validator lookup returned foreign pubkey ${pubkey} at index ${index}`);
+    }
+    // A VC waits for its validators to appear (deposits not yet processed); so does this one.
+    if (indices.size === 0) throw new Error('none of this VC\'s validators is known to the BN');
+    const missing = pubkeys.filter((pubkey) => ![...indices.values()].includes(pubkey));
+    if (missing.length > 0) recordError(`validators not found on the BN: ${missing.join(', ')}`);
+    log(`genesis ${genesis.genesis_time}, ${indices.size} validator(s): ${[...indices.keys()].join(', ')}`);
+    return {
+      genesisTimeMs: Number(genesis.genesis_time) * 1000,
+      slotMs: Number(spec['SECONDS_PER_SLOT']) * 1000,
+      slotsPerEpoch: Number(spec['SLOTS_PER_EPOCH']),
+      signing: signingContextFromSpec(spec, genesis.genesis_validators_root),
+    };
+  };
+
+  const slotStartMs = (c: Chain, slot: number) => c.genesisTimeMs + slot * c.slotMs;
+  const currentSlot = (c: Chain) => Math.floor((Date.now() - c.genesisTimeMs) / c.slotMs);
+
+  /** Takes the duties it can sign; a duty naming a key this VC does not hold is a gateway bug. */
+  const acceptDuties = (epoch: number, raw: readonly Record<string, string>[]): AttesterDuty[] => {
+    const duties: AttesterDuty[] = [];
+    for (const d of raw) {
+      const duty: AttesterDuty = {
+        pubkey: d['pubkey']!.toLowerCase() as Hex,
+        validatorIndex: Number(d['validator_index']),
+        committeeIndex: Number(d['committee_index']),
+        committeeLength: Number(d['committee_length']),
+        validatorCommitteeIndex: Number(d['validator_committee_index']),
+        slot: Number(d['slot']),
+      };
+      if (!keys.has(duty.pubkey)) {
+        recordError(`epoch ${epoch}: duty for validator ${duty.validatorIndex} carries foreign pubkey ${duty.pubkey}`);
+      } else if (indices.get(duty.validatorIndex) !== duty.pubkey) {
+        recordError(`epoch ${epoch}: duty pubkey ${duty.pubkey} does not belong to validator ${duty.validatorIndex}`);
+      } else {
+        duties.push(duty);
+      }
+    }
+    return duties;
+  };
+
+  const fetchDuties = async (c: Chain, epoch: number) => {
+    if (dutiesByEpoch.has(epoch) || indices.size === 0) return;
+    try {
+      const body = [...indices.keys()].map(String);
+      const response = await request('POST', `/eth/v1/validator/duties/attester/${epoch}`, body);
+      const duties = acceptDuties(epoch, (response?.data ?? []) as Record<string, string>[]);
+      dutiesByEpoch.set(epoch, duties);
+      stats.dutiesFetched += duties.length;
+      log(`epoch ${epoch}: ${duties.length} attester duties`);
+      for (const slot of new Set(duties.map((duty) => duty.slot))) scheduleSlot(c, slot);
+    } catch (error) {
+      if (!stopped) recordError(`epoch ${epoch}: attester duties: ${(error as Error).message}`);
+    }
+  };
+
+  // Attest at 1/3 of the slot (phase0/validator.md#attesting; validator-flow.md step 2).
+  const scheduleSlot = (c: Chain, slot: number) => {
+    if (scheduledSlots.has(slot) || slot < currentSlot(c)) return;
+    scheduledSlots.add(slot);
+    later(slotStartMs(c, slot) + c.slotMs / 3 - Date.now(), () => attest(c, slot));
+  };
+
+  const signAttestation = (c: Chain, duty: AttesterDuty, data: AttestationDataJson): unknown | undefined => {
+    const signingRoot = attestationSigningRoot(c.signing, data);
+    const next = { sourceEpoch: Number(data.source.epoch), targetEpoch: Number(data.target.epoch), signingRoot };
+    const verdict = checkAttestation(lastSigned.get(duty.pubkey), next);
+    if (!verdict.safe) {
+      recordError(`slot ${duty.slot} validator ${duty.validatorIndex}: refused to sign: ${verdict.reason}`);
+      return undefined;
+    }
+    lastSigned.set(duty.pubkey, next);
+    const signature = keys.get(duty.pubkey)!.sign(fromHex(signingRoot)).toBytes();
+    return ssz.phase0.Attestation.toJson({
+      aggregationBits: BitArray.fromSingleBit(duty.committeeLength, duty.validatorCommitteeIndex),
+      data: ssz.phase0.AttestationData.fromJson(data),
+      signature,
+    });
+  };
+
+  const attest = async (c: Chain, slot: number) => {
+    const epoch = Math.floor(slot / c.slotsPerEpoch);
+    const duties = (dutiesByEpoch.get(epoch) ?? []).filter((duty) => duty.slot === slot);
+    const attestations: unknown[] = [];
+    // One attestation_data call per committee, as stock VCs do.
+    for (const committeeIndex of new Set(duties.map((duty) => duty.committeeIndex))) {
+      let data: AttestationDataJson;
+      try {
+        const response = await request('GET', `/eth/v1/validator/attestation_data?slot=${slot}&committee_index=${committeeIndex}`);
+        data = response?.data as AttestationDataJson;
+      } catch (error) {
+        if (!stopped) recordError(`slot ${slot} committee ${committeeIndex}: attestation data: ${(error as Error).message}`);
+        continue;
+      }
+      if (data.slot !== String(slot) || data.index !== String(committeeIndex)) {
+        recordError(`slot ${slot} committee ${committeeIndex}: BN returned data for slot ${data.slot} index ${data.index}`);
+        continue;
+      }
+      for (const duty of duties.filter((d) => d.committeeIndex === committeeIndex)) {
+        const attestation = signAttestation(c, duty, data);
+        if (attestation !== undefined) attestations.push(attestation);
+      }
+    }
+    if (attestations.length === 0 || stopped) return;
+    const fork = forkAtEpoch(c.signing, epoch).name.toLowerCase();
+    try {
+      await request(
+        'POST',
+        `/eth/${poolApi}/beacon/pool/attestations`,
+        attestations,
+        poolApi === 'v2' ? { 'eth-consensus-version': fork } : undefined,
+      );
+      stats.attestationsSubmitted += attestations.length;
+      log(`slot ${slot}: submitted ${attestations.length} attestation(s)`);
+    } catch (error) {
+      if (stopped) return;
+      const status = error instanceof BeaconHttpError ? error.status : 0;
+      const body = error instanceof BeaconHttpError ? error.body : (error as Error).message;
+      const failures = (body as { failures?: unknown[] } | undefined)?.failures;
+      if (status === 400 && Array.isArray(failures)) stats.attestationsSubmitted += attestations.length - failures.length;
+      stats.submitErrors.push({ slot, status, body });
+      recordError(`slot ${slot}: submit: ${(error as Error).message}`);
+    }
+  };
+
+  // Each slot: make sure duties of this epoch and the next are known (validator-flow.md:
+  // "ask for attester duties for epoch + 1"), then wake at the next slot.
+  const onSlot = async (c: Chain) => {
+    const slot = currentSlot(c);
+    const epoch = Math.max(0, Math.floor(slot / c.slotsPerEpoch));
+    await fetchDuties(c, epoch);
+    await fetchDuties(c, epoch + 1);
+    later(slotStartMs(c, slot + 1) - Date.now(), () => onSlot(c));
+  };
+
+  let markReady: () => void = () => {};
+  let markStopped: (error: Error) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    markStopped = reject;
+  });
+  ready.catch(() => {}); // a caller that never awaits `ready` must not see an unhandled rejection
+
+  const start = async () => {
+    let chain: Chain;
+    try {
+      chain = await bootstrap();
+    } catch (error) {
+      if (stopped) return;
+      recordError(`start: ${(error as Error).message}; retrying in ${retryMs} ms`);
+      later(retryMs, start);
+      return;
+    }
+    markReady();
+    await onSlot(chain);
+  };
+  later(0, start);
+
+  return {
+    name,
+    pubkeys: [...keys.keys()],
+    stats,
+    ready,
+    stop: async () => {
+      stopped = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      abort.abort();
+      markStopped(new VcStoppedError(`${name} stopped`));
+    },
+  };
+}

@@ -1,0 +1,280 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { ssz } from '@lodestar/types';
+import { Counter, Histogram } from 'prom-client';
+import { BeaconClient, loadChainContext, type ChainContext } from '#lib/beacon';
+import { combinePartialSignatures, findInvalid, initBls, verify as blsVerify } from '#lib/bls';
+import { shareIndexOf } from '#lib/config';
+import {
+  dutyDeadlineMs,
+  dutyId,
+  fromHex,
+  Subjects,
+  toHex,
+  type AttesterDuty,
+  type Duty,
+  type FailureReason,
+  type Hex,
+  type PartialSignature,
+  type PeerInbound,
+  type PeerOutbound,
+  type UnsignedDataSet,
+} from '#lib/contracts';
+import { attesterSigningItems, type AttesterSigningItem } from '#lib/signing';
+import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
+import {
+  decide,
+  evolve,
+  initialAggregationState,
+  type AggregationCommand,
+  type AggregationDefinition,
+  type AggregationEvent,
+  type AggregationState,
+} from '../domain/aggregation.decider.js';
+
+/** The wire payload of the `parsig` peer protocol: one node's share signatures for a duty. */
+export interface ParsigWireMessage {
+  readonly duty: Duty;
+  readonly partials: readonly PartialSignature[];
+}
+
+interface DutyAggregation {
+  readonly duty: Duty;
+  state: AggregationState;
+  duties: readonly AttesterDuty[];
+  decided?: UnsignedDataSet;
+  items: Map<Hex, AttesterSigningItem>;
+  /** Peer partials that arrived before this node knew what was decided. */
+  early: { shareIndex: number; partials: readonly PartialSignature[] }[];
+  queue: Promise<void>;
+  deadline?: NodeJS.Timeout;
+  firstLocalAtMs?: number;
+}
+
+/**
+ * Exchanges this node's share signatures with its peers, verifies theirs (batched), and at
+ * threshold combines, checks the result under the group key and submits it to the BN.
+ */
+@Injectable()
+export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestroy {
+  private chain?: ChainContext;
+  private readonly bn: BeaconClient;
+  private readonly def: AggregationDefinition;
+  private readonly duties = new Map<string, DutyAggregation>();
+  private readonly publicShares: ReadonlyMap<Hex, readonly Hex[]>;
+  private readonly closers: (() => unknown)[] = [];
+  private readonly abort = new AbortController();
+  private readonly rejected: Counter;
+  private readonly outcomes: Counter;
+  private readonly latency: Histogram;
+
+  constructor(@Inject(RUNTIME) private readonly rt: ServiceRuntime) {
+    this.bn = new BeaconClient(rt.config.beacon.url, rt.config.beacon.timeoutMs);
+    this.def = {
+      threshold: rt.config.cluster.threshold,
+      totalShares: rt.config.cluster.operators.length,
+      selfShareIndex: shareIndexOf(rt.config),
+    };
+    this.publicShares = new Map(rt.config.cluster.validators.map((v) => [v.groupPubkey, v.publicShares]));
+    this.rejected = new Counter({
+      name: 'cohort_aggregator_partials_rejected_total',
+      help: 'Share signatures rejected, by reason',
+      labelNames: ['reason'],
+      registers: [rt.metrics],
+    });
+    this.outcomes = new Counter({
+      name: 'cohort_aggregator_validator_duties_total',
+      help: 'Validator duties by outcome (broadcast, or a failure reason)',
+      labelNames: ['outcome'],
+      registers: [rt.metrics],
+    });
+    this.latency = new Histogram({
+      name: 'cohort_aggregator_submit_seconds',
+      help: 'From the local VC share signature to the aggregate accepted by the BN',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4],
+      registers: [rt.metrics],
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await initBls();
+    this.chain = await loadChainContext(this.bn, { signal: this.abort.signal });
+    const ev = this.rt.events;
+    const subs = await Promise.all([
+      ev.on('DutyScheduled', (e) =>
+        this.with(e.duty, async (d) => {
+          d.duties = e.data.duties;
+          await this.apply(d, { kind: 'ScheduleValidators', pubkeys: e.data.duties.map((x) => x.pubkey) });
+        }),
+      ),
+      ev.on('DutyDecided', (e) => this.with(e.duty, async (d) => void (d.decided = e.data.value))),
+      ev.on('ProposalApproved', (e) => this.with(e.duty, (d) => this.expect(d, e.pubkeys))),
+      ev.on('PartialSignatureSubmitted', (e) =>
+        this.with(e.duty, async (d) => {
+          d.firstLocalAtMs ??= Date.now();
+          // Verified by the gateway against this node's public share before it was recorded.
+          this.rt.bus.publish<PeerOutbound<ParsigWireMessage>>(Subjects.peerOut('parsig'), { payload: { duty: e.duty, partials: e.data.partials } });
+          await this.record(d, this.def.selfShareIndex, e.data.partials, true);
+        }),
+      ),
+    ]);
+    const inbound = this.rt.bus.subscribe<PeerInbound<ParsigWireMessage>>(Subjects.peerIn('parsig'), ({ from, payload }) => {
+      if (!payload?.duty || !Array.isArray(payload.partials)) return void this.rejected.inc({ reason: 'malformed' });
+      // The share index is the authenticated sender's, never the one the message claims.
+      const shareIndex = from + 1;
+      if (payload.partials.some((p) => p.shareIndex !== shareIndex)) this.rejected.inc({ reason: 'share_idx_mismatch' });
+      const partials = payload.partials.filter((p) => p.shareIndex === shareIndex);
+      return this.with(payload.duty, (d) => this.record(d, shareIndex, partials, false));
+    });
+    for (const sub of subs) this.closers.push(() => sub.close());
+    this.closers.push(() => inbound.close());
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.abort.abort();
+    for (const close of this.closers) await close();
+    for (const d of this.duties.values()) clearTimeout(d.deadline);
+  }
+
+  /** Runs `work` on the duty's aggregation, one step at a time. */
+  private with(duty: Duty, work: (d: DutyAggregation) => Promise<void>): Promise<void> {
+    const chain = this.chain;
+    if (!chain || typeof duty?.slot !== 'number') return Promise.resolve();
+    const key = dutyId(duty);
+    let d = this.duties.get(key);
+    if (!d) {
+      const deadlineMs = dutyDeadlineMs(chain.timing, duty);
+      if (Date.now() >= deadlineMs) return Promise.resolve();
+      const created: DutyAggregation = { duty, state: initialAggregationState, duties: [], items: new Map(), early: [], queue: Promise.resolve() };
+      created.deadline = setTimeout(() => void this.with(duty, (x) => this.apply(x, { kind: 'ExpireDuty' })), deadlineMs - Date.now());
+      this.duties.set(key, created);
+      for (const [k, old] of this.duties) if (old.duty.slot < duty.slot - 64) this.duties.delete(k);
+      d = created;
+    }
+    const target = d;
+    target.queue = target.queue
+      .then(() => work(target))
+      .catch((error: unknown) => this.rt.log.error('aggregation step failed', { duty: key, error: String(error) }));
+    return target.queue;
+  }
+
+  private async expect(d: DutyAggregation, approved: readonly Hex[]): Promise<void> {
+    const chain = this.chain;
+    if (!chain || !d.decided) return;
+    const wanted = new Set(approved);
+    for (const item of attesterSigningItems(chain.signing, d.duties, d.decided)) if (wanted.has(item.pubkey)) d.items.set(item.pubkey, item);
+    await this.apply(d, { kind: 'ExpectSignatures', roots: [...wanted].flatMap((pk) => { const i = d.items.get(pk); return i ? [{ pubkey: pk, signingRoot: i.signingRoot }] : []; }) });
+    const early = d.early.splice(0);
+    for (const batch of early) await this.record(d, batch.shareIndex, batch.partials, false);
+  }
+
+  /** Verifies a batch of share signatures (blst multi-verify, bisecting only on failure). */
+  private async record(d: DutyAggregation, shareIndex: number, partials: readonly PartialSignature[], trusted: boolean): Promise<void> {
+    if (partials.length === 0) return;
+    if (d.items.size === 0 && !d.state.expired) {
+      d.early.push({ shareIndex, partials });
+      return;
+    }
+    let invalid = new Set<number>();
+    if (!trusted) {
+      const sets = partials.map((p) => {
+        const share = this.publicShares.get(p.pubkey)?.[shareIndex - 1];
+        return { pubkey: share ? fromHex(share) : new Uint8Array(48), message: fromHex(p.signingRoot), signature: safeBytes(p.signature) };
+      });
+      invalid = new Set(findInvalid(sets));
+    }
+    await this.apply(d, {
+      kind: 'RecordPartials',
+      shareIndex,
+      partials: partials.map((p, i) => ({ pubkey: p.pubkey, signingRoot: p.signingRoot, signature: p.signature, valid: !invalid.has(i) })),
+    });
+  }
+
+  private async apply(d: DutyAggregation, command: AggregationCommand): Promise<void> {
+    const events = decide(command, d.state, this.def);
+    for (const event of events) d.state = evolve(d.state, event);
+    for (const event of events) await this.effect(d, event);
+  }
+
+  private async effect(d: DutyAggregation, event: AggregationEvent): Promise<void> {
+    const { duty } = d;
+    switch (event.kind) {
+      case 'PartialsRecorded':
+        if (event.shareIndex !== this.def.selfShareIndex) {
+          await this.rt.events.record('PartialSignaturesRecorded', duty, event.partials.map((p) => p.pubkey), { shareIndex: event.shareIndex, count: event.partials.length }, { discriminator: `s${event.shareIndex}:${event.partials.map((p) => p.pubkey.slice(2, 10)).join('')}` });
+        }
+        return;
+      case 'PartialsRejected':
+        for (const r of event.rejections) this.rejected.inc({ reason: r.reason });
+        this.rt.log.warn('share signatures rejected', { duty: dutyId(duty), shareIndex: event.shareIndex, count: event.rejections.length, reason: event.rejections[0]?.reason });
+        await this.rt.events.record('PartialSignaturesRejected', duty, event.rejections.map((r) => r.pubkey), { shareIndex: event.shareIndex, rejections: event.rejections }, { discriminator: `s${event.shareIndex}:${event.rejections.map((r) => r.pubkey.slice(2, 10)).join('')}` });
+        return;
+      case 'ThresholdReached':
+        await this.aggregateAndSubmit(d, event.sets);
+        return;
+      case 'DutyExpired': {
+        const byReason = new Map<FailureReason, Hex[]>();
+        for (const f of event.failures) byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f.pubkey]);
+        for (const [reason, pubkeys] of byReason) {
+          this.outcomes.inc({ outcome: reason }, pubkeys.length);
+          this.rt.log.warn('duty failed', { duty: dutyId(duty), validators: pubkeys.length, reason });
+          await this.rt.events.record('DutyFailed', duty, pubkeys, { reason, detail: `${pubkeys.length} validator(s) not aggregated by the deadline` }, { discriminator: reason });
+        }
+        return;
+      }
+      case 'ValidatorsScheduled':
+      case 'SignaturesExpected':
+        return;
+    }
+  }
+
+  private async aggregateAndSubmit(
+    d: DutyAggregation,
+    sets: Extract<AggregationEvent, { kind: 'ThresholdReached' }>['sets'],
+  ): Promise<void> {
+    const { duty } = d;
+    const signatures: { pubkey: Hex; signature: Hex }[] = [];
+    const attestations: unknown[] = [];
+    for (const set of sets) {
+      const item = d.items.get(set.pubkey);
+      if (!item) continue;
+      const combined = combinePartialSignatures(new Map(set.shares.map((s) => [s.shareIndex, fromHex(s.signature)])));
+      if (!blsVerify(fromHex(set.pubkey), fromHex(set.signingRoot), combined)) {
+        this.outcomes.inc({ outcome: 'aggregate_invalid' });
+        await this.rt.events.record('DutyFailed', duty, [set.pubkey], { reason: 'aggregate_invalid', detail: 'combined signature does not verify under the group key' }, { discriminator: `agg:${set.pubkey.slice(2, 10)}` });
+        continue;
+      }
+      signatures.push({ pubkey: set.pubkey, signature: toHex(combined) });
+      attestations.push(attestationJson(item, toHex(combined)));
+    }
+    if (signatures.length === 0) return;
+    const discriminator = signatures.map((s) => s.pubkey.slice(2, 10)).join('');
+    await this.rt.events.record('SignaturesAggregated', duty, signatures.map((s) => s.pubkey), { signatures }, { discriminator });
+    try {
+      await this.bn.submitAttestations(attestations);
+      if (d.firstLocalAtMs !== undefined) this.latency.observe((Date.now() - d.firstLocalAtMs) / 1000);
+      this.outcomes.inc({ outcome: 'broadcast' }, signatures.length);
+      await this.rt.events.record('Broadcast', duty, signatures.map((s) => s.pubkey), { count: signatures.length }, { discriminator });
+    } catch (error) {
+      this.outcomes.inc({ outcome: 'bn_broadcast_failed' }, signatures.length);
+      this.rt.log.warn('BN refused the aggregated attestations', { duty: dutyId(duty), error: String(error) });
+      await this.rt.events.record('BroadcastFailed', duty, signatures.map((s) => s.pubkey), { reason: 'bn_broadcast_failed', detail: String(error).slice(0, 500) }, { discriminator });
+    }
+  }
+}
+
+/** The phase0 Attestation (JSON) for one validator: its committee bit, the decided data, the group signature. */
+function attestationJson(item: AttesterSigningItem, signature: Hex): unknown {
+  const bits = new Uint8Array(Math.floor(item.duty.committeeLength / 8) + 1);
+  bits[item.duty.validatorCommitteeIndex >> 3] = 1 << (item.duty.validatorCommitteeIndex & 7);
+  bits[item.duty.committeeLength >> 3] = (bits[item.duty.committeeLength >> 3] ?? 0) | (1 << (item.duty.committeeLength & 7));
+  const attestation = ssz.phase0.Attestation.fromJson({ aggregation_bits: toHex(bits), data: item.data, signature });
+  return ssz.phase0.Attestation.toJson(attestation);
+}
+
+function safeBytes(hex: string): Uint8Array {
+  try {
+    return fromHex(hex);
+  } catch {
+    return new Uint8Array(0);
+  }
+}

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import type { Hex } from '#lib/contracts';
+import {
+  decide,
+  evolve,
+  initialAggregationState,
+  type AggregationCommand,
+  type AggregationDefinition,
+  type AggregationEvent,
+} from './aggregation.decider.js';
+
+const def: AggregationDefinition = { threshold: 3, totalShares: 4, selfShareIndex: 1 };
+const V1: Hex = '0x01';
+const V2: Hex = '0x02';
+const ROOT: Hex = '0xr00t';
+const sig = (i: number): Hex => `0x5${i}`;
+const partial = (pubkey: Hex, i: number, valid = true, signingRoot = ROOT) => ({ pubkey, signingRoot, signature: sig(i), valid });
+
+function given(...events: AggregationEvent[]) {
+  const state = events.reduce(evolve, initialAggregationState);
+  return { when: (command: AggregationCommand) => decide(command, state, def) };
+}
+const scheduled = (...pubkeys: Hex[]): AggregationEvent => ({ kind: 'ValidatorsScheduled', pubkeys });
+const expected = (...pubkeys: Hex[]): AggregationEvent => ({
+  kind: 'SignaturesExpected',
+  roots: pubkeys.map((pubkey) => ({ pubkey, signingRoot: ROOT })),
+});
+const recorded = (shareIndex: number, ...pubkeys: Hex[]): AggregationEvent => ({
+  kind: 'PartialsRecorded',
+  shareIndex,
+  partials: pubkeys.map((pubkey) => ({ pubkey, signingRoot: ROOT, signature: sig(shareIndex) })),
+});
+
+describe('aggregation decider', () => {
+  it('reaches threshold with the t-th distinct valid share and hands over exactly t shares', () => {
+    const events = given(scheduled(V1), expected(V1), recorded(1, V1), recorded(2, V1)).when({
+      kind: 'RecordPartials',
+      shareIndex: 4,
+      partials: [partial(V1, 4)],
+    });
+    expect(events).toEqual([
+      { kind: 'PartialsRecorded', shareIndex: 4, partials: [{ pubkey: V1, signingRoot: ROOT, signature: sig(4) }] },
+      {
+        kind: 'ThresholdReached',
+        sets: [{ pubkey: V1, signingRoot: ROOT, shares: [1, 2, 4].map((i) => ({ shareIndex: i, signature: sig(i) })) }],
+      },
+    ]);
+  });
+
+  it('does not reach threshold below t', () => {
+    const events = given(scheduled(V1), expected(V1), recorded(1, V1)).when({
+      kind: 'RecordPartials',
+      shareIndex: 2,
+      partials: [partial(V1, 2)],
+    });
+    expect(events.map((e) => e.kind)).toEqual(['PartialsRecorded']);
+  });
+
+  it('rejects a duplicate share: the same share index counts once', () => {
+    const events = given(scheduled(V1), expected(V1), recorded(1, V1), recorded(2, V1)).when({
+      kind: 'RecordPartials',
+      shareIndex: 2,
+      partials: [partial(V1, 2)],
+    });
+    expect(events).toEqual([{ kind: 'PartialsRejected', shareIndex: 2, rejections: [{ pubkey: V1, reason: 'duplicate' }] }]);
+  });
+
+  it('rejects an invalid share and does not count it toward threshold', () => {
+    const events = given(scheduled(V1), expected(V1), recorded(1, V1), recorded(2, V1)).when({
+      kind: 'RecordPartials',
+      shareIndex: 3,
+      partials: [partial(V1, 3, false)],
+    });
+    expect(events).toEqual([
+      { kind: 'PartialsRejected', shareIndex: 3, rejections: [{ pubkey: V1, reason: 'invalid_signature' }] },
+    ]);
+  });
+
+  it('rejects a share over other data than the decided value', () => {
+    const events = given(scheduled(V1), expected(V1)).when({
+      kind: 'RecordPartials',
+      shareIndex: 3,
+      partials: [partial(V1, 3, true, '0xother')],
+    });
+    expect(events).toEqual([{ kind: 'PartialsRejected', shareIndex: 3, rejections: [{ pubkey: V1, reason: 'data_mismatch' }] }]);
+  });
+
+  it('rejects share indices outside the cluster and unknown validators', () => {
+    const events = given(scheduled(V1), expected(V1)).when({
+      kind: 'RecordPartials',
+      shareIndex: 9,
+      partials: [partial(V1, 9)],
+    });
+    expect(events).toEqual([{ kind: 'PartialsRejected', shareIndex: 9, rejections: [{ pubkey: V1, reason: 'share_idx_mismatch' }] }]);
+    const unknown = given(scheduled(V1), expected(V1)).when({ kind: 'RecordPartials', shareIndex: 2, partials: [partial(V2, 2)] });
+    expect(unknown).toEqual([{ kind: 'PartialsRejected', shareIndex: 2, rejections: [{ pubkey: V2, reason: 'unknown_validator' }] }]);
+  });
+
+  it('hands a validator over once: a share after threshold is recorded but triggers nothing', () => {
+    const reached = given(scheduled(V1), expected(V1), recorded(1, V1), recorded(2, V1)).when({
+      kind: 'RecordPartials',
+      shareIndex: 3,
+      partials: [partial(V1, 3)],
+    });
+    const state = [scheduled(V1), expected(V1), recorded(1, V1), recorded(2, V1), ...reached].reduce(evolve, initialAggregationState);
+    expect(decide({ kind: 'RecordPartials', shareIndex: 4, partials: [partial(V1, 4)] }, state, def).map((e) => e.kind)).toEqual([
+      'PartialsRecorded',
+    ]);
+  });
+
+  it('names the failure reason per validator at the deadline', () => {
+    const events = given(scheduled(V1, V2, '0x03'), expected(V1, V2), recorded(1, V1), recorded(2, V1), recorded(2, V2)).when({
+      kind: 'ExpireDuty',
+    });
+    expect(events).toEqual([
+      {
+        kind: 'DutyExpired',
+        failures: [
+          { pubkey: V1, reason: 'insufficient_partial_signatures' },
+          { pubkey: V2, reason: 'no_local_signature' },
+          { pubkey: '0x03', reason: 'no_consensus' },
+        ],
+      },
+    ]);
+  });
+
+  it('records no failure for a validator already aggregated, and nothing after expiry', () => {
+    const done: AggregationEvent = {
+      kind: 'ThresholdReached',
+      sets: [{ pubkey: V1, signingRoot: ROOT, shares: [] }],
+    };
+    expect(given(scheduled(V1), expected(V1), done).when({ kind: 'ExpireDuty' })).toEqual([{ kind: 'DutyExpired', failures: [] }]);
+    const expired = given(scheduled(V1), expected(V1), { kind: 'DutyExpired', failures: [] });
+    expect(expired.when({ kind: 'ExpireDuty' })).toEqual([]);
+    expect(expired.when({ kind: 'RecordPartials', shareIndex: 2, partials: [partial(V1, 2)] })).toEqual([
+      { kind: 'PartialsRejected', shareIndex: 2, rejections: [{ pubkey: V1, reason: 'deadline_expired' }] },
+    ]);
+  });
+});

@@ -1,0 +1,268 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Counter, Histogram } from 'prom-client';
+import { BeaconClient, loadChainContext, type ChainContext } from '#lib/beacon';
+import {
+  assertNever,
+  DUTY_ORDINAL,
+  dutyDeadlineMs,
+  dutyId,
+  slotStartMs,
+  Subjects,
+  type AttesterDuty,
+  type Duty,
+  type Hex,
+  type PeerInbound,
+  type PeerOutbound,
+  type UnsignedDataSet,
+} from '#lib/contracts';
+import { attesterSigningItems, valueHash } from '#lib/signing';
+import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
+import { attesterValueMatchesDuty } from '../domain/attester-validity.js';
+import { decide, evolve, initialState } from '../domain/qbft.decider.js';
+import type { QbftCommand, QbftEvent, QbftMessage, QbftState } from '../domain/qbft.types.js';
+
+/** The wire payload of the `qbft` peer protocol. */
+export interface QbftWireMessage {
+  readonly duty: Duty;
+  readonly message: QbftMessage;
+}
+
+/** Slashing guard's read-only answer (see slashing-guard's consumer). */
+interface SlashingCheckResponse {
+  readonly verdicts: readonly { readonly pubkey: Hex; readonly ok: boolean; readonly reason?: string }[];
+}
+
+/**
+ * Round timers grow linearly with the round (round r waits r × base), so a round with a slow
+ * leader is abandoned quickly while later rounds leave room for a lossy network. Base = 1 s,
+ * bounded by the duty deadline. (Charon's default is "eager double linear"; the full timer
+ * strategies and their conformance vectors are the BFT issue.)
+ */
+export const ROUND_TIMEOUT_BASE_MS = 1000;
+
+interface Instance {
+  readonly duty: Duty;
+  state: QbftState;
+  queue: Promise<void>;
+  roundTimer?: NodeJS.Timeout;
+  deadlineTimer?: NodeJS.Timeout;
+  startedAtMs?: number;
+  closed: boolean;
+}
+
+/**
+ * Adapts the QBFT decider to the node: inputs from UnsignedDataFetched, peer messages from
+ * the peer-gateway, timers from the clock; decisions become DutyDecided events. One instance
+ * per duty; its commands are applied one at a time.
+ */
+@Injectable()
+export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestroy {
+  private chain?: ChainContext;
+  private readonly instances = new Map<string, Instance>();
+  private readonly duties = new Map<number, readonly AttesterDuty[]>();
+  private readonly closers: (() => unknown)[] = [];
+  private readonly abort = new AbortController();
+  private readonly rejected: Counter;
+  private readonly decideLatency: Histogram;
+
+  constructor(@Inject(RUNTIME) private readonly rt: ServiceRuntime) {
+    this.rejected = new Counter({
+      name: 'cohort_consensus_messages_rejected_total',
+      help: 'QBFT messages rejected, by reason',
+      labelNames: ['reason'],
+      registers: [rt.metrics],
+    });
+    this.decideLatency = new Histogram({
+      name: 'cohort_consensus_decide_seconds',
+      help: 'From consensus start (local input) to decision',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8],
+      registers: [rt.metrics],
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const bn = new BeaconClient(this.rt.config.beacon.url, this.rt.config.beacon.timeoutMs);
+    this.chain = await loadChainContext(bn, { signal: this.abort.signal });
+    const scheduled = await this.rt.events.on('DutyScheduled', (e) => {
+      this.duties.set(e.duty.slot, e.data.duties);
+      for (const slot of this.duties.keys()) if (slot < e.duty.slot - 64) this.duties.delete(slot);
+    });
+    const fetched = await this.rt.events.on('UnsignedDataFetched', (e) => {
+      const instance = this.instance(e.duty);
+      if (!instance) return;
+      instance.startedAtMs = Date.now();
+      this.enqueue(instance, async () => {
+        const value = e.data.value;
+        const hash = valueHash(value);
+        if (!(await this.isValid(e.duty, value))) {
+          this.rt.log.warn('own proposal is not valid; taking no input', { duty: dutyId(e.duty) });
+          return;
+        }
+        await this.apply(instance, { kind: 'Start', value, valueHash: hash });
+      });
+    });
+    const inbound = this.rt.bus.subscribe<PeerInbound<QbftWireMessage>>(Subjects.peerIn('qbft'), (msg) => this.onPeerMessage(msg));
+    this.closers.push(() => scheduled.close(), () => fetched.close(), () => inbound.close());
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.abort.abort();
+    for (const close of this.closers) await close();
+    for (const instance of this.instances.values()) this.close(instance);
+  }
+
+  private onPeerMessage({ from, payload }: PeerInbound<QbftWireMessage>): void {
+    const duty = payload?.duty;
+    const message = payload?.message;
+    if (!duty || !message || typeof duty.slot !== 'number' || message.source !== from) {
+      this.rejected.inc({ reason: message && message.source !== from ? 'sender_mismatch' : 'malformed' });
+      return;
+    }
+    const instance = this.instance(duty);
+    if (!instance) return;
+    this.enqueue(instance, async () => {
+      const carried = message.value;
+      const command: QbftCommand =
+        carried === undefined
+          ? { kind: 'Receive', message, valueValid: true }
+          : {
+              kind: 'Receive',
+              message,
+              valueValid: await this.isValid(duty, carried as UnsignedDataSet),
+              computedValueHash: valueHash(carried),
+            };
+      await this.apply(instance, command);
+    });
+  }
+
+  /** The validity predicate: the value matches the scheduled duty and the slashing guard would sign it. */
+  private async isValid(duty: Duty, value: UnsignedDataSet): Promise<boolean> {
+    const chain = this.chain;
+    const duties = this.duties.get(duty.slot);
+    if (!chain || !duties || typeof value !== 'object' || value === null) return false;
+    const match = attesterValueMatchesDuty(duty.slot, duties, value);
+    if (!match.ok) {
+      this.rt.log.warn('proposed value does not match the duty', { duty: dutyId(duty), detail: match.detail });
+      return false;
+    }
+    const attempts = attesterSigningItems(chain.signing, duties, value).map((i) => ({
+      pubkey: i.pubkey,
+      sourceEpoch: Number(i.data.source.epoch),
+      targetEpoch: Number(i.data.target.epoch),
+      signingRoot: i.signingRoot,
+    }));
+    try {
+      const { verdicts } = await this.rt.bus.request<unknown, SlashingCheckResponse>(Subjects.slashingCheck, { attempts }, { timeoutMs: 2000 });
+      const refused = verdicts.filter((v) => !v.ok);
+      if (refused.length > 0) {
+        this.rt.log.warn('slashing guard would refuse the proposed value', { duty: dutyId(duty), validators: refused.length, reason: refused[0]?.reason });
+      }
+      return refused.length === 0 && verdicts.length === attempts.length;
+    } catch (error) {
+      // No answer is not an approval: a refusal is always better than a doubt.
+      this.rt.log.warn('slashing guard did not answer; treating value as invalid', { duty: dutyId(duty), error: String(error) });
+      return false;
+    }
+  }
+
+  private instance(duty: Duty): Instance | undefined {
+    const chain = this.chain;
+    if (!chain) return undefined;
+    const key = dutyId(duty);
+    const existing = this.instances.get(key);
+    if (existing) return existing.closed ? undefined : existing;
+    const deadline = dutyDeadlineMs(chain.timing, duty);
+    if (Date.now() >= deadline) return undefined;
+    const { cluster, node } = this.rt.config;
+    const instance: Instance = {
+      duty,
+      state: initialState({
+        nodes: cluster.operators.length,
+        self: node.index,
+        quorum: cluster.threshold,
+        leaderSeed: duty.slot + DUTY_ORDINAL[duty.type],
+      }),
+      queue: Promise.resolve(),
+      closed: false,
+    };
+    instance.deadlineTimer = setTimeout(() => this.enqueue(instance, () => this.expire(instance)), deadline - Date.now());
+    this.instances.set(key, instance);
+    for (const [k, other] of this.instances) if (other.duty.slot < duty.slot - 64) this.instances.delete(k);
+    return instance;
+  }
+
+  private enqueue(instance: Instance, work: () => Promise<void>): void {
+    instance.queue = instance.queue
+      .then(() => (instance.closed ? undefined : work()))
+      .catch((error: unknown) => this.rt.log.error('consensus step failed', { duty: dutyId(instance.duty), error: String(error) }));
+  }
+
+  private async apply(instance: Instance, command: QbftCommand): Promise<void> {
+    const events = decide(command, instance.state);
+    for (const event of events) instance.state = evolve(instance.state, event);
+    for (const event of events) await this.effect(instance, event);
+  }
+
+  private async effect(instance: Instance, event: QbftEvent): Promise<void> {
+    const { duty } = instance;
+    switch (event.kind) {
+      case 'RoundStarted': {
+        clearTimeout(instance.roundTimer);
+        const round = event.round;
+        instance.roundTimer = setTimeout(
+          () => this.enqueue(instance, () => this.apply(instance, { kind: 'TimerExpired', round })),
+          ROUND_TIMEOUT_BASE_MS * round,
+        );
+        if (round === 1) await this.rt.events.record('ConsensusStarted', duty, [], { round, leader: event.leader });
+        return;
+      }
+      case 'MessageBroadcast':
+        this.rt.bus.publish<PeerOutbound<QbftWireMessage>>(Subjects.peerOut('qbft'), { payload: { duty, message: event.message } });
+        return;
+      case 'RoundChanged':
+        this.rt.log.info('round changed', { duty: dutyId(duty), from: event.from, to: event.to, reason: event.reason });
+        await this.rt.events.record('RoundChanged', duty, [], event, { discriminator: `r${event.to}` });
+        return;
+      case 'Decided': {
+        clearTimeout(instance.roundTimer);
+        const value = event.value as UnsignedDataSet;
+        const duties = this.duties.get(duty.slot) ?? [];
+        if (instance.startedAtMs !== undefined) this.decideLatency.observe((Date.now() - instance.startedAtMs) / 1000);
+        this.rt.log.info('decided', { duty: dutyId(duty), round: event.round, sinceSlotStartMs: this.chain ? Date.now() - slotStartMs(this.chain.timing, duty.slot) : undefined });
+        await this.rt.events.record('DutyDecided', duty, duties.map((d) => d.pubkey), {
+          round: event.round,
+          valueHash: event.valueHash,
+          value,
+        });
+        return;
+      }
+      case 'MessageRejected':
+        this.rejected.inc({ reason: event.reason });
+        this.rt.log.debug('qbft message rejected', { duty: dutyId(duty), type: event.message.type, source: event.message.source, reason: event.reason });
+        return;
+      case 'InputRecorded':
+      case 'MessageAccepted':
+      case 'Prepared':
+        return;
+      default:
+        assertNever(event);
+    }
+  }
+
+  private async expire(instance: Instance): Promise<void> {
+    if (instance.state.decision === null) {
+      this.rt.log.warn('no consensus before the deadline', { duty: dutyId(instance.duty), round: instance.state.round });
+      await this.rt.events.record('ConsensusTimedOut', instance.duty, (this.duties.get(instance.duty.slot) ?? []).map((d) => d.pubkey), {
+        round: instance.state.round,
+        reason: 'no_consensus',
+      });
+    }
+    this.close(instance);
+  }
+
+  private close(instance: Instance): void {
+    instance.closed = true;
+    clearTimeout(instance.roundTimer);
+    clearTimeout(instance.deadlineTimer);
+  }
+}

@@ -1,0 +1,1 @@
+export * from './duty-scheduler.module.js';

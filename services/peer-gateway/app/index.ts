@@ -1,0 +1,1 @@
+export * from './peer-gateway.module.js';

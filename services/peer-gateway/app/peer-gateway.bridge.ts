@@ -1,0 +1,84 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { BeaconClient, loadChainContext } from '#lib/beacon';
+import { fromHex, PEER_PROTOCOLS, Subjects, type PeerInbound, type PeerOutbound, type PeerProtocol } from '#lib/contracts';
+import { decodeJson, encodeJson } from '#lib/messaging';
+import { createPeerNetwork, type PeerNetwork } from '#lib/p2p';
+import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
+
+/**
+ * The node's one libp2p host: carries `qbft` and `parsig` between the local bus and the other
+ * operators. It signs what leaves (the operator's secp256k1 key, bound to the cluster hash and
+ * the genesis validators root) and lets in only what an operator of this cluster signed for
+ * this cluster and network; the sender index it hands on is the authenticated one.
+ */
+@Injectable()
+export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestroy {
+  private network?: PeerNetwork;
+  private readonly closers: (() => unknown)[] = [];
+  private readonly abort = new AbortController();
+  private readonly rejected: Counter;
+  private readonly sendFailures: Counter;
+
+  constructor(@Inject(RUNTIME) private readonly rt: ServiceRuntime) {
+    this.rejected = new Counter({
+      name: 'cohort_p2p_rejected_total',
+      help: 'Peer connections or messages refused, by reason',
+      labelNames: ['reason'],
+      registers: [rt.metrics],
+    });
+    this.sendFailures = new Counter({
+      name: 'cohort_p2p_send_failures_total',
+      help: 'Messages that could not be delivered to a peer, by protocol and peer',
+      labelNames: ['protocol', 'peer'],
+      registers: [rt.metrics],
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { config } = this.rt;
+    const chain = await loadChainContext(new BeaconClient(config.beacon.url, config.beacon.timeoutMs), { signal: this.abort.signal });
+    this.network = await createPeerNetwork({
+      privateKey: fromHex(config.p2p.privateKey),
+      selfIndex: config.node.index,
+      peers: config.cluster.operators.map((o) => ({ index: o.index, publicKey: o.publicKey, host: o.p2pHost, port: o.p2pPort })),
+      clusterHash: config.cluster.clusterHash,
+      genesisValidatorsRoot: chain.genesisValidatorsRoot,
+      onRejected: (r) => {
+        this.rejected.inc({ reason: r.reason });
+        this.rt.log.warn('peer message refused', { reason: r.reason, peer: r.peer, protocol: r.protocol });
+      },
+      sendRetry: { attempts: 3, initialDelayMs: 50, maxDelayMs: 500, attemptTimeoutMs: 1000 },
+    });
+    for (const protocol of PEER_PROTOCOLS) this.bridge(protocol, this.network);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.abort.abort();
+    for (const close of this.closers) await close();
+    await this.network?.stop();
+  }
+
+  private bridge(protocol: PeerProtocol, network: PeerNetwork): void {
+    network.handle(protocol, (from, payload) => {
+      let decoded: unknown;
+      try {
+        decoded = decodeJson(payload);
+      } catch {
+        this.rejected.inc({ reason: 'malformed' });
+        return;
+      }
+      this.rt.bus.publish<PeerInbound>(Subjects.peerIn(protocol), { from, payload: decoded });
+    });
+    const out = this.rt.bus.subscribe<PeerOutbound>(Subjects.peerOut(protocol), (msg) => {
+      const bytes = encodeJson(msg.payload);
+      const sent =
+        msg.to === undefined
+          ? network.broadcast(protocol, bytes).then(({ failed }) => failed.forEach((peer) => this.sendFailures.inc({ protocol, peer: String(peer) })))
+          : network.send(msg.to, protocol, bytes).catch(() => this.sendFailures.inc({ protocol, peer: String(msg.to) }));
+      // Delivery runs in the background: a dead peer must not hold up messages to live ones.
+      void sent;
+    });
+    this.closers.push(() => out.close());
+  }
+}

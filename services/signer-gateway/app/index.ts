@@ -1,0 +1,2 @@
+export * from './signer-gateway.module.js';
+export * from './gateway.server.js';

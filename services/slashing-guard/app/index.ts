@@ -1,0 +1,1 @@
+export * from './slashing-guard.module.js';

@@ -1,0 +1,126 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { BeaconClient, loadChainContext, type ChainContext } from '#lib/beacon';
+import { Subjects, type AttesterDuty, type CohortEvent, type Hex } from '#lib/contracts';
+import { attesterSigningItems } from '#lib/signing';
+import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
+import { decide, type AttestationAttempt, type AttestationVerdict } from '../domain/slashing.decider.js';
+import { SlashingHistory } from './slashing-history.repository.js';
+
+export interface SlashingCheckRequest {
+  readonly attempts: readonly AttestationAttempt[];
+}
+export interface SlashingCheckResponse {
+  readonly verdicts: readonly AttestationVerdict[];
+}
+
+/**
+ * The node's single writer of slashing history. Consensus asks it read-only questions while
+ * deciding; once a value is decided, it records the value durably (write-ahead) and only then
+ * emits ProposalApproved, which the gateway waits for before serving anything.
+ */
+@Injectable()
+export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDestroy {
+  private chain?: ChainContext;
+  private history?: SlashingHistory;
+  private readonly duties = new Map<number, readonly AttesterDuty[]>();
+  private readonly closers: (() => unknown)[] = [];
+  private queue: Promise<void> = Promise.resolve();
+  private readonly abort = new AbortController();
+  private readonly refusals: Counter;
+
+  constructor(@Inject(RUNTIME) private readonly rt: ServiceRuntime) {
+    this.refusals = new Counter({
+      name: 'cohort_slashing_refusals_total',
+      help: 'Values refused by the slashing guard, by reason',
+      labelNames: ['reason'],
+      registers: [rt.metrics],
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const bn = new BeaconClient(this.rt.config.beacon.url, this.rt.config.beacon.timeoutMs);
+    this.chain = await loadChainContext(bn, {
+      signal: this.abort.signal,
+      onRetry: (e) => this.rt.log.warn('waiting for the beacon node', { error: String(e) }),
+    });
+    this.history = await SlashingHistory.load(this.rt.store, this.chain.genesisValidatorsRoot);
+    this.rt.log.info('slashing history loaded', { genesisValidatorsRoot: this.chain.genesisValidatorsRoot });
+    const check = this.rt.bus.reply<SlashingCheckRequest, SlashingCheckResponse>(Subjects.slashingCheck, (request) => {
+      const [event] = decide({ kind: 'CheckAttestations', attempts: request.attempts }, this.currentHistory().current);
+      return { verdicts: event?.kind === 'AttestationsChecked' ? event.verdicts : [] };
+    });
+    this.closers.push(() => check.close());
+    const scheduled = await this.rt.events.on('DutyScheduled', (e) => {
+      this.duties.set(e.duty.slot, e.data.duties);
+      this.prune(e.duty.slot);
+    });
+    const decided = await this.rt.events.on('DutyDecided', (e) => this.serialise(() => this.recordDecided(e)));
+    this.closers.push(() => scheduled.close(), () => decided.close());
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.abort.abort();
+    for (const close of this.closers) await close();
+    await this.queue;
+  }
+
+  private currentHistory(): SlashingHistory {
+    if (!this.history) throw new Error('slashing history not loaded');
+    return this.history;
+  }
+
+  /** One record at a time: the guard is the single writer of its history. */
+  private serialise(work: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(work).catch((error: unknown) => this.rt.log.error('recording failed', { error: String(error) }));
+    return this.queue;
+  }
+
+  private async recordDecided(event: CohortEvent<'DutyDecided'>): Promise<void> {
+    const chain = this.chain;
+    if (!chain) return;
+    const duties = this.duties.get(event.duty.slot) ?? [];
+    const attempts = attesterSigningItems(chain.signing, duties, event.data.value).map((item) => ({
+      pubkey: item.pubkey,
+      sourceEpoch: Number(item.data.source.epoch),
+      targetEpoch: Number(item.data.target.epoch),
+      signingRoot: item.signingRoot,
+    }));
+    const history = this.currentHistory();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const events = decide({ kind: 'RecordAttestations', attempts }, history.current);
+      const records = events.flatMap((e) => (e.kind === 'AttestationsRecorded' ? e.records : []));
+      const refusals = events.flatMap((e) => (e.kind === 'AttestationsRefused' ? e.refusals : []));
+      const { conflicted } = await history.append(records, `${event.id}:${attempt}`);
+      if (conflicted.length > 0) {
+        // Another writer got there first: re-read, decide again on the fresh history.
+        this.rt.log.warn('slashing history moved under us; re-deciding', { duty: event.correlationId, shards: conflicted.join(',') });
+        for (const shard of conflicted) await history.refreshShard(shard);
+        continue;
+      }
+      const refused = new Set<Hex>(refusals.map((r) => r.pubkey));
+      const approved = attempts.map((a) => a.pubkey).filter((pk) => !refused.has(pk));
+      if (refusals.length > 0) {
+        for (const r of refusals) this.refusals.inc({ reason: r.reason });
+        this.rt.log.warn('decided value refused', { duty: event.correlationId, validators: refusals.length, reason: refusals[0]?.reason });
+        await this.rt.events.record('ProposalRefused', event.duty, [...refused], { valueHash: event.data.valueHash, refusals }, { causationId: event.id });
+      }
+      if (approved.length > 0) {
+        await this.rt.events.record('ProposalApproved', event.duty, approved, { valueHash: event.data.valueHash }, { causationId: event.id });
+      }
+      return;
+    }
+    this.rt.log.error('could not record the decided value: history kept changing; serving nothing', { duty: event.correlationId });
+    await this.rt.events.record(
+      'ProposalRefused',
+      event.duty,
+      attempts.map((a) => a.pubkey),
+      { valueHash: event.data.valueHash, refusals: attempts.map((a) => ({ pubkey: a.pubkey, reason: 'history_conflict' })) },
+      { causationId: event.id },
+    );
+  }
+
+  private prune(slot: number): void {
+    for (const key of this.duties.keys()) if (key < slot - 64) this.duties.delete(key);
+  }
+}
