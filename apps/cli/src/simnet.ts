@@ -1,8 +1,7 @@
 import { createServer } from 'node:net';
 import { generateSecretKey, initBls, splitSecret } from '#lib/bls';
 import { parseNodeConfig, type NodeConfig } from '#lib/config';
-import { Streams, Subjects, toHex, type AnyCohortEvent, type EventType, type Hex } from '#lib/contracts';
-import { readEvents } from '#lib/event-log';
+import { Streams, toHex, type AnyCohortEvent, type EventType, type Hex } from '#lib/contracts';
 import { connectJetStreamEventStore } from '#lib/event-store';
 import { generateIdentityKey, secp256k1PublicKey } from '#lib/p2p';
 import { valueHash } from '#lib/signing';
@@ -143,24 +142,32 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
         (opts.stopped?.length ? `, nodes stopped: ${opts.stopped.map((i) => i + 1).join(',')}` : ''),
     );
     const reports: SlotReport[] = [];
-    const stores = await Promise.all(
-      sim.map((s) => (s.stopped ? undefined : connectJetStreamEventStore({ servers: s.nats.url, name: 'simnet-report' }))),
+    // Each live node's audit log, followed live from its start: the report reads what the
+    // nodes recorded, exactly as an operator would.
+    const logs: AnyCohortEvent[][] = sim.map(() => []);
+    const followers = await Promise.all(
+      sim.map(async (s) => {
+        if (s.stopped) return undefined;
+        const store = await connectJetStreamEventStore({ servers: s.nats.url, name: 'simnet-report' });
+        const sub = await store.subscribe<AnyCohortEvent>(Streams.events.subjects[0], 'start', (e) => void logs[s.index]?.push(e.data));
+        return { store, sub };
+      }),
     );
     const deadlineSlots = 2;
     for (let slot = 0; slot < opts.slots; slot++) {
       // Report a slot once its duty's deadline has passed.
-      const reportAt = beacon.slotStartMs(slot + deadlineSlots) + 200;
+      const reportAt = beacon.slotStartMs(slot + deadlineSlots) + 250;
       await sleep(reportAt - Date.now(), opts.signal);
       if (opts.signal?.aborted) break;
-      const perNode = await Promise.all(
-        stores.map(async (store) => (store ? readEvents(store, Subjects.eventsOfDuty({ slot, type: 'attester' })) : [])),
-      );
-      const report = slotReport(slot, perNode, beacon);
+      const report = slotReport(slot, logs.map((events) => events.filter((e) => e.duty.slot === slot)), beacon);
       reports.push(report);
       print(formatSlot(report));
     }
-    const events = await Promise.all(stores.map((store) => (store ? readEvents(store, Streams.events.subjects[0]) : [])));
-    await Promise.all(stores.map((s) => s?.close()));
+    for (const f of followers) {
+      await f?.sub.close();
+      await f?.store.close();
+    }
+    const events = logs;
     return {
       slots: reports,
       beacon: { accepted: [...beacon.accepted], rejected: [...beacon.rejected] },

@@ -73,7 +73,7 @@ export class BeaconClient {
     return {
       genesisTime: Number(data.genesis_time),
       genesisValidatorsRoot: data.genesis_validators_root.toLowerCase() as Hex,
-      genesisForkVersion: data.genesis_fork_version,
+      genesisForkVersion: data.genesis_fork_version.toLowerCase() as Hex,
     };
   }
 
@@ -104,7 +104,7 @@ export class BeaconClient {
       }[];
     }>('POST', `/eth/v1/validator/duties/attester/${epoch}`, indices.map(String));
     return {
-      dependentRoot: body.dependent_root,
+      dependentRoot: body.dependent_root.toLowerCase() as Hex,
       duties: body.data.map((d) => ({
         pubkey: d.pubkey.toLowerCase() as Hex,
         validatorIndex: Number(d.validator_index),

@@ -162,12 +162,12 @@ function reader(input: unknown, base: string, problems: string[]): Reader {
         return fail(full(path), `not a URL: ${v}`, v);
       }
     },
-    array<T>(path: string, item: (r: Reader, at: string) => T): T[] {
+    array<T>(path: string, item: (element: Reader) => T): T[] {
       const v = get(path);
       if (!Array.isArray(v)) return fail(full(path), 'required list', []);
-      return v.map((element, i) => item(reader(element, '', problems), `${full(path)}[${i}]`));
+      // Each element's reader is based at its own path, so its problems name it: `cluster.operators[1].publicKey`.
+      return v.map((element, i) => item(reader(element, `${full(path)}[${i}]`, problems)));
     },
   };
-  // Item readers address their own element: an empty path means "the element itself".
   return self;
 }

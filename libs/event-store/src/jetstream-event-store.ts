@@ -165,9 +165,11 @@ function createJetStreamEventStore(nc: NatsConnection, opts: EventStoreOptions, 
         async close() {
           if (!subscriptions.delete(subscription)) return;
           const closing = messages.close();
-          // a handler closing its own subscription must not wait for itself
-          if (!inHandler) await Promise.all([closing, delivery]);
-          await consumer.delete().catch(() => false);
+          // a handler closing its own subscription must not wait for itself; and a consumer
+          // whose close never settles (seen with idle ordered consumers) must not hold up a
+          // service's shutdown: the ordered consumer is ephemeral, the server reaps it.
+          if (!inHandler) await withinMs(CLOSE_BOUND_MS, Promise.all([closing, delivery]));
+          await withinMs(CLOSE_BOUND_MS, consumer.delete().catch(() => false));
         },
       };
       subscriptions.add(subscription);
@@ -179,6 +181,15 @@ function createJetStreamEventStore(nc: NatsConnection, opts: EventStoreOptions, 
       if (ownsConnection && !nc.isClosed()) await nc.drain();
     },
   };
+}
+
+/** How long closing one subscription may take before shutdown goes on without it. */
+const CLOSE_BOUND_MS = 1000;
+
+async function withinMs(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string } {

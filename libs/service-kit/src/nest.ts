@@ -31,7 +31,6 @@ export async function startNestService(name: ServiceName, config: NodeConfig, mo
   @Module({ imports: [RuntimeModule.of(runtime), module] })
   class ServiceRoot {}
   const app = await NestFactory.createApplicationContext(ServiceRoot, { logger: false, abortOnError: false });
-  app.enableShutdownHooks?.([]);
   await app.init();
   runtime.log.info('service started');
   let closed = false;

@@ -86,7 +86,9 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private buildServer(): FastifyInstance {
-    const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
+    // forceCloseConnections: a VC's request still waiting for a decided value must not hold the
+    // node's shutdown; it is cut and the VC retries against the restarted node.
+    const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, forceCloseConnections: true });
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
     app.get('/eth/v1/validator/attestation_data', (req, reply) => this.attestationData(req, reply));
