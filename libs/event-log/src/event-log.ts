@@ -13,7 +13,7 @@ import {
   type ServiceName,
 } from '#lib/contracts';
 import type { EventStore, StoredEvent } from '#lib/event-store';
-import { dutyTraceparent } from '#lib/observability';
+import { dutyTraceparent, type Tracing } from '#lib/observability';
 
 export interface EventLogOptions {
   readonly store: EventStore;
@@ -21,6 +21,8 @@ export interface EventLogOptions {
   readonly service: ServiceName;
   readonly clusterHash: Hex;
   readonly now?: () => Date;
+  /** When given, each recorded step is also a span in the duty's trace (one trace per duty, all nodes). */
+  readonly tracing?: Tracing;
 }
 
 export interface RecordOptions {
@@ -58,7 +60,16 @@ export class EventLog {
       time: (this.opts.now?.() ?? new Date()).toISOString(),
       data,
     };
-    await this.opts.store.append(Subjects.event(duty, service, type), event, { msgId: id });
+    const append = () => this.opts.store.append(Subjects.event(duty, service, type), event, { msgId: id });
+    if (this.opts.tracing) {
+      await this.opts.tracing.inDutySpan(`${service} ${type}`, clusterHash, duty, async (span) => {
+        span.setAttribute('cohort.event_id', id);
+        span.setAttribute('cohort.validators', pubkeys.length);
+        await append();
+      });
+    } else {
+      await append();
+    }
     return event;
   }
 

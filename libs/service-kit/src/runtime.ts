@@ -42,13 +42,13 @@ export async function createServiceRuntime(config: NodeConfig, service: ServiceN
   const bus = busOn(nc, { onHandlerError: (error, subject) => onError(error, subject) });
   const store = eventStoreOn(nc, { onHandlerError: (error, event) => onError(error, event.subject) });
   await ensureCohortStreams(store);
-  const events = new EventLog({ store, node: config.node.name, service, clusterHash: config.cluster.clusterHash });
   const metrics = createMetricsRegistry({ node: config.node.name, service });
   const tracing = createTracing({
     serviceName: `cohort-${service}`,
     node: config.node.name,
     ...(config.observability.otlpEndpoint ? { otlpEndpoint: config.observability.otlpEndpoint } : {}),
   });
+  const events = new EventLog({ store, node: config.node.name, service, clusterHash: config.cluster.clusterHash, tracing });
   const { metricsHost, metricsPortBase } = config.observability;
   const metricsServer: MetricsServer | undefined =
     metricsPortBase > 0 ? await serveMetrics(metrics, metricsHost, metricsPortBase + METRICS_PORT_OFFSET[service]) : undefined;

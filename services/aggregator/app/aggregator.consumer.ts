@@ -5,6 +5,7 @@ import { BeaconClient, loadChainContext, type ChainContext } from '#lib/beacon';
 import { combinePartialSignatures, findInvalid, initBls, verify as blsVerify } from '#lib/bls';
 import { shareIndexOf } from '#lib/config';
 import {
+  assertNever,
   dutyDeadlineMs,
   dutyId,
   fromHex,
@@ -108,6 +109,7 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
       ),
       ev.on('DutyDecided', (e) => this.with(e.duty, async (d) => void (d.decided = e.data.value))),
       ev.on('ProposalApproved', (e) => this.with(e.duty, (d) => this.expect(d, e.pubkeys))),
+      ev.on('ProposalRefused', (e) => this.with(e.duty, (d) => this.apply(d, { kind: 'RecordRefusals', pubkeys: e.pubkeys }))),
       ev.on('PartialSignatureSubmitted', (e) =>
         this.with(e.duty, async (d) => {
           d.firstLocalAtMs ??= Date.now();
@@ -222,8 +224,11 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
         return;
       }
       case 'ValidatorsScheduled':
+      case 'ValidatorsRefused':
       case 'SignaturesExpected':
         return;
+      default:
+        assertNever(event);
     }
   }
 

@@ -136,4 +136,19 @@ describe('aggregation decider', () => {
       { kind: 'PartialsRejected', shareIndex: 2, rejections: [{ pubkey: V1, reason: 'deadline_expired' }] },
     ]);
   });
+
+  it('names slashing_refused for a validator the slashing guard refused', () => {
+    const state = [scheduled(V1, V2), expected(V2)].reduce(evolve, initialAggregationState);
+    const refused = decide({ kind: 'RecordRefusals', pubkeys: [V1] }, state, def);
+    expect(refused).toEqual([{ kind: 'ValidatorsRefused', pubkeys: [V1] }]);
+    expect(decide({ kind: 'ExpireDuty' }, refused.reduce(evolve, state), def)).toEqual([
+      {
+        kind: 'DutyExpired',
+        failures: [
+          { pubkey: V1, reason: 'slashing_refused' },
+          { pubkey: V2, reason: 'no_local_signature' },
+        ],
+      },
+    ]);
+  });
 });

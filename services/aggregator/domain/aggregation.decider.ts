@@ -24,6 +24,8 @@ export interface ValidatorAggregation {
   readonly signingRoot?: Hex;
   readonly shares: ReadonlyMap<number, ShareSignature>;
   readonly done: boolean;
+  /** The slashing guard refused the decided value for this validator: nothing will be signed. */
+  readonly refused?: boolean;
 }
 
 export interface AggregationState {
@@ -46,10 +48,12 @@ export type AggregationCommand =
   | { readonly kind: 'ScheduleValidators'; readonly pubkeys: readonly Hex[] }
   | { readonly kind: 'ExpectSignatures'; readonly roots: readonly { readonly pubkey: Hex; readonly signingRoot: Hex }[] }
   | { readonly kind: 'RecordPartials'; readonly shareIndex: number; readonly partials: readonly IncomingPartial[] }
+  | { readonly kind: 'RecordRefusals'; readonly pubkeys: readonly Hex[] }
   | { readonly kind: 'ExpireDuty' };
 
 export type AggregationEvent =
   | { readonly kind: 'ValidatorsScheduled'; readonly pubkeys: readonly Hex[] }
+  | { readonly kind: 'ValidatorsRefused'; readonly pubkeys: readonly Hex[] }
   | { readonly kind: 'SignaturesExpected'; readonly roots: readonly { readonly pubkey: Hex; readonly signingRoot: Hex }[] }
   | { readonly kind: 'PartialsRecorded'; readonly shareIndex: number; readonly partials: readonly { readonly pubkey: Hex; readonly signingRoot: Hex; readonly signature: Hex }[] }
   | {
@@ -82,6 +86,13 @@ export function decide(
     }
     case 'RecordPartials':
       return recordPartials(command.shareIndex, command.partials, state, def);
+    case 'RecordRefusals': {
+      const pubkeys = command.pubkeys.filter((pk) => {
+        const v = state.validators.get(pk);
+        return v !== undefined && !v.refused && !v.done;
+      });
+      return pubkeys.length > 0 ? [{ kind: 'ValidatorsRefused', pubkeys }] : [];
+    }
     case 'ExpireDuty':
       return state.expired ? [] : [{ kind: 'DutyExpired', failures: failuresAtDeadline(state, def) }];
     default:
@@ -138,8 +149,9 @@ function thresholdsReached(state: AggregationState, def: AggregationDefinition):
 function failuresAtDeadline(state: AggregationState, def: AggregationDefinition) {
   return [...state.validators.entries()].flatMap(([pubkey, v]) => {
     if (v.done) return [];
-    const reason: FailureReason =
-      v.signingRoot === undefined
+    const reason: FailureReason = v.refused
+      ? 'slashing_refused'
+      : v.signingRoot === undefined
         ? 'no_consensus'
         : !v.shares.has(def.selfShareIndex)
           ? 'no_local_signature'
@@ -160,6 +172,9 @@ export function evolve(state: AggregationState, event: AggregationEvent): Aggreg
       return { ...state, scheduled: true, validators };
     case 'SignaturesExpected':
       for (const { pubkey, signingRoot } of event.roots) update(pubkey, (v) => ({ ...v, signingRoot }));
+      return { ...state, validators };
+    case 'ValidatorsRefused':
+      for (const pubkey of event.pubkeys) update(pubkey, (v) => ({ ...v, refused: true }));
       return { ...state, validators };
     case 'PartialsRecorded':
       for (const p of event.partials) {
