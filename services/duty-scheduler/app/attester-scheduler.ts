@@ -103,6 +103,7 @@ export class AttesterScheduler implements OnApplicationBootstrap, OnModuleDestro
       }
       this.rt.log.info('epoch scheduled', { epoch, duties: duties.length });
     } catch (error) {
+      if (this.stopped) return; // shutting down: the connection closed under us, nothing to retry
       this.bnErrors.inc({ call: 'attester_duties' });
       this.rt.log.warn('could not schedule epoch; retrying', { epoch, error: String(error) });
       this.at(Date.now() + 1000, () => this.scheduleEpoch(epoch));
