@@ -98,12 +98,11 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
     genesisTime: Math.ceil(Date.now() / 1000) + 4 + n,
   });
   const sim: SimNode[] = [];
+  // Shutdown in parallel, VCs first (no new requests), then the nodes, then their servers.
   const cleanup = async () => {
-    for (const s of sim) {
-      await s.vc.stop().catch(() => undefined);
-      await s.node.stop().catch(() => undefined);
-      await s.nats.stop().catch(() => undefined);
-    }
+    await Promise.all(sim.map((s) => s.vc.stop().catch(() => undefined)));
+    await Promise.all(sim.map((s) => s.node.stop().catch(() => undefined)));
+    await Promise.all(sim.map((s) => s.nats.stop().catch(() => undefined)));
     await beacon.stop().catch(() => undefined);
   };
   try {

@@ -184,7 +184,7 @@ function createJetStreamEventStore(nc: NatsConnection, opts: EventStoreOptions, 
 }
 
 /** How long closing one subscription may take before shutdown goes on without it. */
-const CLOSE_BOUND_MS = 1000;
+const CLOSE_BOUND_MS = 300;
 
 async function withinMs(ms: number, work: Promise<unknown>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

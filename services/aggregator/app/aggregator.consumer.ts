@@ -133,7 +133,7 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
 
   async onModuleDestroy(): Promise<void> {
     this.abort.abort();
-    for (const close of this.closers) await close();
+    await Promise.all(this.closers.map((close) => close()));
     for (const d of this.duties.values()) clearTimeout(d.deadline);
   }
 

@@ -107,7 +107,7 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
 
   async onModuleDestroy(): Promise<void> {
     this.abort.abort();
-    for (const close of this.closers) await close();
+    await Promise.all(this.closers.map((close) => close()));
     for (const instance of this.instances.values()) this.close(instance);
   }
 

@@ -55,7 +55,7 @@ export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestro
 
   async onModuleDestroy(): Promise<void> {
     this.abort.abort();
-    for (const close of this.closers) await close();
+    await Promise.all(this.closers.map((close) => close()));
     await this.network?.stop();
   }
 

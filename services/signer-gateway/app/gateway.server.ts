@@ -76,7 +76,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.abort.abort();
-    for (const close of this.closers) await close();
+    await Promise.all(this.closers.map((close) => close()));
     await this.server?.close();
   }
 

@@ -61,7 +61,7 @@ export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDe
 
   async onModuleDestroy(): Promise<void> {
     this.abort.abort();
-    for (const close of this.closers) await close();
+    await Promise.all(this.closers.map((close) => close()));
     await this.queue;
   }
 
