@@ -213,7 +213,7 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
           () => this.enqueue(instance, () => this.apply(instance, { kind: 'TimerExpired', round })),
           ROUND_TIMEOUT_BASE_MS * round,
         );
-        if (round === 1) await this.rt.events.record('ConsensusStarted', duty, [], { round, leader: event.leader });
+        if (round === 1) await this.rt.events.record('ConsensusStarted', duty, this.pubkeysOf(duty), { round, leader: event.leader });
         return;
       }
       case 'MessageBroadcast':
@@ -221,15 +221,14 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
         return;
       case 'RoundChanged':
         this.rt.log.info('round changed', { duty: dutyId(duty), from: event.from, to: event.to, reason: event.reason });
-        await this.rt.events.record('RoundChanged', duty, [], event, { discriminator: `r${event.to}` });
+        await this.rt.events.record('RoundChanged', duty, this.pubkeysOf(duty), event, { discriminator: `r${event.to}` });
         return;
       case 'Decided': {
         clearTimeout(instance.roundTimer);
         const value = event.value as UnsignedDataSet;
-        const duties = this.duties.get(duty.slot) ?? [];
         if (instance.startedAtMs !== undefined) this.decideLatency.observe((Date.now() - instance.startedAtMs) / 1000);
         this.rt.log.info('decided', { duty: dutyId(duty), round: event.round, sinceSlotStartMs: this.chain ? Date.now() - slotStartMs(this.chain.timing, duty.slot) : undefined });
-        await this.rt.events.record('DutyDecided', duty, duties.map((d) => d.pubkey), {
+        await this.rt.events.record('DutyDecided', duty, this.pubkeysOf(duty), {
           round: event.round,
           valueHash: event.valueHash,
           value,
@@ -252,12 +251,17 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
   private async expire(instance: Instance): Promise<void> {
     if (instance.state.decision === null) {
       this.rt.log.warn('no consensus before the deadline', { duty: dutyId(instance.duty), round: instance.state.round });
-      await this.rt.events.record('ConsensusTimedOut', instance.duty, (this.duties.get(instance.duty.slot) ?? []).map((d) => d.pubkey), {
+      await this.rt.events.record('ConsensusTimedOut', instance.duty, this.pubkeysOf(instance.duty), {
         round: instance.state.round,
         reason: 'no_consensus',
       });
     }
     this.close(instance);
+  }
+
+  /** The validators a duty concerns: every event of the duty names them. */
+  private pubkeysOf(duty: Duty): Hex[] {
+    return (this.duties.get(duty.slot) ?? []).map((d) => d.pubkey);
   }
 
   private close(instance: Instance): void {

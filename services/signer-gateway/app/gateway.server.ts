@@ -173,8 +173,9 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
     }
     this.requests.inc({ route: 'attestation_data', outcome: '200' });
     const view = this.values.view(slot);
+    const members = (view.duties ?? []).filter((d) => d.committeeIndex === committeeIndex).map((d) => d.pubkey);
     await this.rt.events
-      .record('DecidedDataServed', duty, [], { committeeIndex, valueHash: view.decided?.valueHash ?? '0x' }, { discriminator: `c${committeeIndex}` })
+      .record('DecidedDataServed', duty, members, { committeeIndex, valueHash: view.decided?.valueHash ?? '0x' }, { discriminator: `c${committeeIndex}` })
       .catch((error: unknown) => this.rt.log.warn('could not record DecidedDataServed', { error: String(error) }));
     await reply.send({ data });
   }
