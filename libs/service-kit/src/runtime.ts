@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { BeaconClient, loadChainContext, type ChainContext } from '#lib/beacon';
 import type { ServiceName } from '#lib/contracts';
 import type { NodeConfig } from '#lib/config';
 import { EventLog, ensureCohortStreams } from '#lib/event-log';
@@ -21,6 +22,10 @@ export interface ServiceRuntime {
   readonly log: Logger;
   readonly metrics: Registry;
   readonly tracing: Tracing;
+  /** This node's own BN. */
+  readonly beacon: BeaconClient;
+  /** Genesis and spec from the BN, waiting (and saying so) until it answers or `signal` aborts. */
+  loadChain(signal: AbortSignal): Promise<ChainContext>;
   close(): Promise<void>;
 }
 
@@ -52,9 +57,13 @@ export async function createServiceRuntime(config: NodeConfig, service: ServiceN
   const { metricsHost, metricsPortBase } = config.observability;
   const metricsServer: MetricsServer | undefined =
     metricsPortBase > 0 ? await serveMetrics(metrics, metricsHost, metricsPortBase + METRICS_PORT_OFFSET[service]) : undefined;
+  const beacon = new BeaconClient(config.beacon.url, config.beacon.timeoutMs);
   return {
     service,
     config,
+    beacon,
+    loadChain: (signal) =>
+      loadChainContext(beacon, { signal, onRetry: (e) => log.warn('waiting for the beacon node', { url: config.beacon.url, error: String(e) }) }),
     nc,
     bus,
     store,

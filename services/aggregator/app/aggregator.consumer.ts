@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { ssz } from '@lodestar/types';
 import { Counter, Histogram } from 'prom-client';
-import { BeaconClient, loadChainContext, type ChainContext } from '#lib/beacon';
+import type { ChainContext } from '#lib/beacon';
 import { combinePartialSignatures, findInvalid, initBls, verify as blsVerify } from '#lib/bls';
 import { shareIndexOf } from '#lib/config';
 import {
@@ -58,7 +58,6 @@ interface DutyAggregation {
 @Injectable()
 export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private chain?: ChainContext;
-  private readonly bn: BeaconClient;
   private readonly def: AggregationDefinition;
   private readonly duties = new Map<string, DutyAggregation>();
   private readonly publicShares: ReadonlyMap<Hex, readonly Hex[]>;
@@ -69,7 +68,6 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
   private readonly latency: Histogram;
 
   constructor(@Inject(RUNTIME) private readonly rt: ServiceRuntime) {
-    this.bn = new BeaconClient(rt.config.beacon.url, rt.config.beacon.timeoutMs);
     this.def = {
       threshold: rt.config.cluster.threshold,
       totalShares: rt.config.cluster.operators.length,
@@ -98,7 +96,7 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
 
   async onApplicationBootstrap(): Promise<void> {
     await initBls();
-    this.chain = await loadChainContext(this.bn, { signal: this.abort.signal });
+    this.chain = await this.rt.loadChain(this.abort.signal);
     const ev = this.rt.events;
     const subs = await Promise.all([
       ev.on('DutyScheduled', (e) =>
@@ -255,7 +253,7 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     const discriminator = signatures.map((s) => s.pubkey.slice(2, 10)).join('');
     await this.rt.events.record('SignaturesAggregated', duty, signatures.map((s) => s.pubkey), { signatures }, { discriminator });
     try {
-      await this.bn.submitAttestations(attestations);
+      await this.rt.beacon.submitAttestations(attestations);
       if (d.firstLocalAtMs !== undefined) this.latency.observe((Date.now() - d.firstLocalAtMs) / 1000);
       this.outcomes.inc({ outcome: 'broadcast' }, signatures.length);
       await this.rt.events.record('Broadcast', duty, signatures.map((s) => s.pubkey), { count: signatures.length }, { discriminator });

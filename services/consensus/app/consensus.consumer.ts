@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
-import { BeaconClient, loadChainContext, type ChainContext } from '#lib/beacon';
+import type { ChainContext } from '#lib/beacon';
 import {
   assertNever,
   DUTY_ORDINAL,
@@ -81,8 +81,7 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const bn = new BeaconClient(this.rt.config.beacon.url, this.rt.config.beacon.timeoutMs);
-    this.chain = await loadChainContext(bn, { signal: this.abort.signal });
+    this.chain = await this.rt.loadChain(this.abort.signal);
     const scheduled = await this.rt.events.on('DutyScheduled', (e) => {
       this.duties.set(e.duty.slot, e.data.duties);
       for (const slot of this.duties.keys()) if (slot < e.duty.slot - 64) this.duties.delete(slot);

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { BeaconApiError, BeaconClient, loadChainContext, type ChainContext } from '#lib/beacon';
+import { BeaconApiError, type BeaconClient, type ChainContext } from '#lib/beacon';
 import {
   attestationDueMs,
   dutyDeadlineMs,
@@ -35,7 +35,7 @@ export class AttesterScheduler implements OnApplicationBootstrap, OnModuleDestro
   private readonly bnErrors: Counter;
 
   constructor(@Inject(RUNTIME) private readonly rt: ServiceRuntime) {
-    this.bn = new BeaconClient(rt.config.beacon.url, rt.config.beacon.timeoutMs);
+    this.bn = rt.beacon;
     this.bnErrors = new Counter({
       name: 'cohort_scheduler_bn_errors_total',
       help: 'Failed beacon node calls, by call',
@@ -45,10 +45,7 @@ export class AttesterScheduler implements OnApplicationBootstrap, OnModuleDestro
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.chain = await loadChainContext(this.bn, {
-      signal: this.abort.signal,
-      onRetry: (e) => this.rt.log.warn('waiting for the beacon node', { error: String(e) }),
-    });
+    this.chain = await this.rt.loadChain(this.abort.signal);
     this.onEpochTick();
   }
 

@@ -1,6 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { BeaconClient, loadChainContext } from '#lib/beacon';
 import { fromHex, PEER_PROTOCOLS, Subjects, type PeerInbound, type PeerOutbound, type PeerProtocol } from '#lib/contracts';
 import { decodeJson, encodeJson } from '#lib/messaging';
 import { createPeerNetwork, type PeerNetwork } from '#lib/p2p';
@@ -37,7 +36,7 @@ export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestro
 
   async onApplicationBootstrap(): Promise<void> {
     const { config } = this.rt;
-    const chain = await loadChainContext(new BeaconClient(config.beacon.url, config.beacon.timeoutMs), { signal: this.abort.signal });
+    const chain = await this.rt.loadChain(this.abort.signal);
     this.network = await createPeerNetwork({
       privateKey: fromHex(config.p2p.privateKey),
       selfIndex: config.node.index,

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
-import { BeaconClient, loadChainContext, type ChainContext } from '#lib/beacon';
+import type { BeaconClient, ChainContext } from '#lib/beacon';
 import { verify as blsVerify } from '#lib/bls';
 import { shareIndexOf } from '#lib/config';
 import { dutyDeadlineMs, dutyId, fromHex, type Duty, type Hex, type PartialSignature } from '#lib/contracts';
@@ -37,7 +37,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly shareIndex: number;
 
   constructor(@Inject(RUNTIME) private readonly rt: ServiceRuntime) {
-    this.bn = new BeaconClient(rt.config.beacon.url, rt.config.beacon.timeoutMs);
+    this.bn = rt.beacon;
     this.shareIndex = shareIndexOf(rt.config);
     const validators = rt.config.cluster.validators.map((v) => ({
       groupPubkey: v.groupPubkey,
@@ -60,7 +60,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.chain = await loadChainContext(this.bn, { signal: this.abort.signal });
+    this.chain = await this.rt.loadChain(this.abort.signal);
     const ev = this.rt.events;
     const subs = await Promise.all([
       ev.on('DutyScheduled', (e) => this.update(e.duty.slot, (v) => (v.duties = e.data.duties))),

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { BeaconClient, loadChainContext, type ChainContext } from '#lib/beacon';
+import type { ChainContext } from '#lib/beacon';
 import { Subjects, type AttesterDuty, type CohortEvent, type Hex } from '#lib/contracts';
 import { attesterSigningItems } from '#lib/signing';
 import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
@@ -39,11 +39,7 @@ export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDe
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const bn = new BeaconClient(this.rt.config.beacon.url, this.rt.config.beacon.timeoutMs);
-    this.chain = await loadChainContext(bn, {
-      signal: this.abort.signal,
-      onRetry: (e) => this.rt.log.warn('waiting for the beacon node', { error: String(e) }),
-    });
+    this.chain = await this.rt.loadChain(this.abort.signal);
     this.history = await SlashingHistory.load(this.rt.store, this.chain.genesisValidatorsRoot);
     this.rt.log.info('slashing history loaded', { genesisValidatorsRoot: this.chain.genesisValidatorsRoot });
     const check = this.rt.bus.reply<SlashingCheckRequest, SlashingCheckResponse>(Subjects.slashingCheck, (request) => {
