@@ -1,11 +1,10 @@
-import { createServer } from 'node:net';
 import { generateSecretKey, initBls, splitSecret } from '#lib/bls';
 import { parseNodeConfig, type NodeConfig } from '#lib/config';
 import { Streams, toHex, type AnyCohortEvent, type EventType, type Hex } from '#lib/contracts';
 import { connectJetStreamEventStore } from '#lib/event-store';
 import { generateIdentityKey, secp256k1PublicKey } from '#lib/p2p';
 import { valueHash } from '#lib/signing';
-import { startBeaconMock, startNatsServer, startVcMock, type BeaconMock, type NatsServerHandle, type VcMock } from '#lib/test-support';
+import { freePort, startBeaconMock, startNatsServer, startVcMock, type BeaconMock, type NatsServerHandle, type VcMock } from '#lib/test-support';
 import { startNode, type RunningNode } from './node.js';
 
 export interface SimnetOptions {
@@ -51,16 +50,6 @@ interface SimNode {
   stopped: boolean;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export const percentile = (values: readonly number[], p: number): number => {
   if (values.length === 0) return NaN;

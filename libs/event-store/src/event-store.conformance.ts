@@ -1,3 +1,4 @@
+import { sleep, waitFor } from '#lib/test-support';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -284,14 +285,4 @@ export async function collect<T>(events: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-export async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(1);
-  }
-}
+export { sleep, waitFor };

@@ -1,3 +1,4 @@
+import { sleep, waitFor } from '#lib/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BusTimeoutError, NoRespondersError, RemoteError, type Bus, type BusOptions } from './bus.js';
 
@@ -139,14 +140,4 @@ export function busConformance(label: string, factory: (opts: BusOptions) => Pro
   });
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-export async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(2);
-  }
-}
+export { sleep, waitFor };

@@ -12,7 +12,8 @@ import {
   type PeerNetworkHooks,
   type PeerNetworkOptions,
 } from './peer-network.js';
-import { freePort, testCluster, type TestCluster } from './test-cluster.js';
+import { freePort } from '#lib/test-support';
+import { testCluster, type TestCluster } from './test-cluster.js';
 import type { RejectReason } from './envelope.js';
 
 const QBFT = '/cohort/qbft/1.0.0';

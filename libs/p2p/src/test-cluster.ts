@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { freePort } from '#lib/test-support';
 import { toHex, type Hex } from '#lib/contracts';
 import { generateIdentityKey, secp256k1PublicKey } from './identity.js';
 import type { PeerSpec } from './peer-network.js';
@@ -12,16 +12,6 @@ export interface TestCluster {
   readonly genesisValidatorsRoot: Hex;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export async function testCluster(n: number): Promise<TestCluster> {
   const keys = Array.from({ length: n }, () => generateIdentityKey());

@@ -1,3 +1,4 @@
 export * from './nats-server.js';
 export * from './beacon-mock/index.js';
 export * from './vc-mock/index.js';
+export * from './wait.js';

@@ -1,6 +1,6 @@
+import { freePort } from './wait.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -91,18 +91,6 @@ export function findNatsServerBinary(): string {
   );
 }
 
-/** Bind port 0 on loopback and hand back what the kernel chose (a tiny race with other binders is accepted). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not obtain a free port'))));
-    });
-  });
-}
 
 /** Spawn and resolve once the server logs that it accepts clients; reject with the log tail if it exits first. */
 function launch(binary: string, args: readonly string[]): Promise<ChildProcess> {
