@@ -26,6 +26,8 @@ export const REJECTION_REASONS = {
   duplicate: 'a signature from this share index was already recorded',
   share_idx_mismatch: 'the claimed share index is not the sender\'s',
   deadline_expired: 'the duty deadline has passed',
+  malformed: 'the submission is not a well-formed signed object (fields, bits or hex)',
+  not_approved: 'no decided value approved by the slashing guard exists for this validator and duty',
 } as const;
 
 export type RejectionReason = keyof typeof REJECTION_REASONS;

@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import type { BeaconClient, ChainContext } from '#lib/beacon';
 import { verify as blsVerify } from '#lib/bls';
 import { shareIndexOf } from '#lib/config';
-import { dutyDeadlineMs, dutyId, fromHex, type Duty, type Hex, type PartialSignature } from '#lib/contracts';
+import { dutyDeadlineMs, dutyId, fromHex, type Duty, type Hex, type PartialSignature, type RejectionReason } from '#lib/contracts';
 import { attestationSigningRoot } from '#lib/signing';
 import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
 import { attributeAttestation, sameAttestationData, type SubmittedAttestation } from '../domain/attestation-submission.js';
@@ -192,14 +193,27 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
     if (!chain) return void reply.code(503).send(apiError(503, 'node is starting'));
     const failures: { index: number; message: string }[] = [];
     const accepted = new Map<number, PartialSignature[]>();
+    const refused = new Map<number, Refusal[]>();
     body.forEach((item: unknown, index) => {
-      const message = this.acceptAttestation(item as SubmittedAttestation, chain, accepted);
-      if (message) failures.push({ index, message });
+      const refusal = this.acceptAttestation(item as SubmittedAttestation, chain, accepted);
+      if (!refusal) return;
+      failures.push({ index, message: `${refusal.reason}: ${refusal.detail}` });
+      if (refusal.slot !== undefined) refused.set(refusal.slot, [...(refused.get(refusal.slot) ?? []), refusal]);
     });
     for (const [slot, partials] of accepted) {
       await this.rt.events.record('PartialSignatureSubmitted', { slot, type: 'attester' }, partials.map((p) => p.pubkey), { partials }, {
         discriminator: partials.map((p) => p.pubkey.slice(2, 10)).join(''),
       });
+    }
+    // A refused share signature is a fact for `explain`: the VC signed, and this is why it did not count.
+    for (const [slot, refusals] of refused) {
+      const rejections = refusals.map((r) => ({ pubkey: r.pubkey ?? ('0x' as Hex), reason: r.reason }));
+      await this.rt.events
+        .record('PartialSignaturesRejected', { slot, type: 'attester' }, [...new Set(refusals.flatMap((r) => (r.pubkey ? [r.pubkey] : [])))], {
+          shareIndex: this.shareIndex,
+          rejections,
+        }, { discriminator: `refused-${createHash('sha256').update(JSON.stringify(rejections)).digest('hex').slice(0, 16)}` })
+        .catch((error: unknown) => this.rt.log.warn('could not record PartialSignaturesRejected', { error: String(error) }));
     }
     this.requests.inc({ route: 'pool_attestations', outcome: failures.length > 0 ? '400' : '200' });
     if (failures.length > 0) {
@@ -210,18 +224,19 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Returns why the attestation is refused, or undefined and adds its partial signature. */
-  private acceptAttestation(item: SubmittedAttestation, chain: ChainContext, out: Map<number, PartialSignature[]>): string | undefined {
+  private acceptAttestation(item: SubmittedAttestation, chain: ChainContext, out: Map<number, PartialSignature[]>): Refusal | undefined {
     if (typeof item !== 'object' || item === null || typeof item.data !== 'object' || typeof item.signature !== 'string') {
-      return 'malformed attestation';
+      return { reason: 'malformed', detail: 'expected {aggregation_bits, data, signature}' };
     }
     const slot = Number(item.data.slot);
     const view = this.values.view(slot);
     const attributed = attributeAttestation(item, view.duties ?? []);
-    if (!attributed.ok) return `${attributed.reason}: ${attributed.detail}`;
+    if (!attributed.ok) return { ...(Number.isSafeInteger(slot) && slot >= 0 ? { slot } : {}), reason: attributed.reason, detail: attributed.detail };
     const { duty } = attributed;
+    const refuse = (reason: RejectionReason, detail: string): Refusal => ({ slot, pubkey: duty.pubkey, reason, detail });
     const decided = view.decided?.value.byCommittee[String(duty.committeeIndex)];
-    if (!decided || !view.approved.has(duty.pubkey)) return `no decided value recorded for ${dutyId({ slot, type: 'attester' })}`;
-    if (!sameAttestationData(decided, item.data)) return 'data_mismatch: the attestation data differs from the decided value';
+    if (!decided || !view.approved.has(duty.pubkey)) return refuse('not_approved', `no decided value recorded for ${dutyId({ slot, type: 'attester' })}`);
+    if (!sameAttestationData(decided, item.data)) return refuse('data_mismatch', 'the attestation data differs from the decided value');
     const signingRoot = attestationSigningRoot(chain.signing, decided);
     const publicShare = this.publicShareOf.get(duty.pubkey);
     let valid = false;
@@ -230,10 +245,18 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
     } catch {
       valid = false;
     }
-    if (!valid) return 'invalid_signature: the signature does not verify under this node\'s public share';
+    if (!valid) return refuse('invalid_signature', "the signature does not verify under this node's public share");
     const partials = out.get(slot) ?? [];
     partials.push({ pubkey: duty.pubkey, shareIndex: this.shareIndex, signingRoot, signature: item.signature.toLowerCase() as Hex });
     out.set(slot, partials);
     return undefined;
   }
+}
+
+/** Why a VC's share signature was refused; slot and pubkey when it could be attributed. */
+interface Refusal {
+  readonly slot?: number;
+  readonly pubkey?: Hex;
+  readonly reason: RejectionReason;
+  readonly detail: string;
 }

@@ -12,7 +12,7 @@ export interface SubmittedAttestation {
 
 export type AttributedAttestation =
   | { readonly ok: true; readonly duty: AttesterDuty; readonly attestation: SubmittedAttestation }
-  | { readonly ok: false; readonly reason: RejectionReason | 'malformed'; readonly detail: string };
+  | { readonly ok: false; readonly reason: RejectionReason; readonly detail: string };
 
 /** Positions of set bits in an SSZ bitlist (hex), without the length-marker bit. */
 export function bitlistPositions(bitsHex: string): number[] | undefined {
