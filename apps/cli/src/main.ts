@@ -10,9 +10,11 @@ import { runSimnet } from './simnet.js';
 const USAGE = `cohort — an event-sourced distributed validator node
 
 Usage:
-  cohort simnet [--nodes 4] [--validators 8] [--slots 16] [--seconds-per-slot 2] [--stop 4,...] [--log-level warn]
+  cohort simnet [--nodes 4] [--validators 8] [--slots 16] [--seconds-per-slot 2] [--stop 4,...]
+               [--wrong-vc-keys 2,...] [--log-level warn]
       A whole cluster on loopback (beacon mock, n nodes, n VC mocks); one line per slot.
-      --slots 0 runs until Ctrl-C. --stop takes 1-based node numbers to stop right after start.
+      --slots 0 runs until Ctrl-C. --stop takes 1-based node numbers to stop right after start;
+      --wrong-vc-keys makes those nodes' VCs sign with a key that is not their share.
   cohort node --config node.json
       All services of one node in this process.
   cohort service <${SERVICES.join('|')}> --config node.json
@@ -58,15 +60,21 @@ async function simnet(args: readonly string[]): Promise<number> {
       slots: { type: 'string' },
       'seconds-per-slot': { type: 'string' },
       stop: { type: 'string' },
+      'wrong-vc-keys': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
   const nodes = positiveInt('nodes', values.nodes, 4);
-  const stopped = (values.stop ?? '')
-    .split(',')
-    .filter(Boolean)
-    .map((s) => positiveInt('stop', s, 0) - 1);
-  if (stopped.some((i) => i >= nodes)) throw new UsageError(`--stop: nodes are numbered 1..${nodes}`);
+  const nodeList = (flag: 'stop' | 'wrong-vc-keys'): number[] => {
+    const list = (values[flag] ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((s) => positiveInt(flag, s, 0, 1) - 1);
+    if (list.some((i) => i >= nodes)) throw new UsageError(`--${flag}: nodes are numbered 1..${nodes}`);
+    return list;
+  };
+  const stopped = nodeList('stop');
+  const wrongVcKeys = nodeList('wrong-vc-keys');
   const level = values['log-level'] ?? 'warn';
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level: one of debug, info, warn, error`);
   const abort = new AbortController();
@@ -83,6 +91,7 @@ async function simnet(args: readonly string[]): Promise<number> {
     secondsPerSlot: positiveInt('seconds-per-slot', values['seconds-per-slot'], 2),
     slots: slots === 0 ? Number.MAX_SAFE_INTEGER : slots,
     stopped,
+    wrongVcKeys,
     logLevel: level as 'warn',
     signal: abort.signal,
   });

@@ -52,6 +52,24 @@ describe('simnet: attestations through a 4-node cluster (n = 4, t = 3)', { timeo
     expect(result.events[0]?.some((e) => e.type === 'RoundChanged')).toBe(true);
   });
 
+  it("node 2's VC signs with a wrong key: every attestation still accepted, node 2 records each refusal with its reason", async () => {
+    const result = await runSimnet({ nodes: 4, validators: 8, secondsPerSlot: 2, slots: SLOTS_PER_EPOCH, wrongVcKeys: [1], print });
+    const accepted = acceptedPerValidatorAndEpoch(result);
+    const scheduled = scheduledPubkeys(result.events[0] ?? [], SLOTS_PER_EPOCH);
+    const pubkeys = [...scheduled.values()].flat();
+    expect(pubkeys).toHaveLength(8);
+    for (const pubkey of pubkeys) expect(accepted.get(`${pubkey}@0`), pubkey).toBe(1);
+    expect(result.beacon.rejected).toEqual([]);
+    // Node 2's gateway refused every share signature its VC submitted, and said why.
+    const node2 = result.events[1] ?? [];
+    const refused = node2.flatMap((e) =>
+      e.type === 'PartialSignaturesRejected' && e.producer.service === 'signer-gateway' && e.duty.slot < SLOTS_PER_EPOCH ? e.data.rejections : [],
+    );
+    expect(new Set(refused.map((r) => r.pubkey))).toEqual(new Set(pubkeys));
+    expect(new Set(refused.map((r) => r.reason))).toEqual(new Set(['invalid_signature']));
+    expect(node2.some((e) => e.type === 'PartialSignatureSubmitted')).toBe(false);
+  });
+
   it('nodes 3 and 4 stopped: nothing submitted, no crash, every missed duty has a failure event with a reason', async () => {
     const result = await runSimnet({ nodes: 4, validators: 8, secondsPerSlot: 2, slots: SLOTS_PER_EPOCH, stopped: [2, 3], print });
     expect(result.beacon.accepted).toEqual([]);

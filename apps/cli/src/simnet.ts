@@ -15,10 +15,51 @@ export interface SimnetOptions {
   readonly slots: number;
   /** Operator indices whose node (and VC) is stopped right after start: fault injection. */
   readonly stopped?: readonly number[];
+  /** Operator indices whose VC signs with a key that is not its share (every signature invalid): fault injection. */
+  readonly wrongVcKeys?: readonly number[];
+  /** The cluster to run; default: dealt in memory for `nodes` × `validators`. */
+  readonly cluster?: SimnetCluster;
   readonly logLevel?: NodeConfig['observability']['logLevel'];
   /** One line per slot; default stdout. */
   readonly print?: (line: string) => void;
   readonly signal?: AbortSignal;
+}
+
+/**
+ * Everything the simnet needs of a cluster: its public description (what a node's config
+ * holds) and, per operator, the secrets an operator holds (identity key, VC key shares).
+ */
+export interface SimnetCluster {
+  readonly cluster: Omit<NodeConfig['cluster'], 'operators'> & {
+    readonly operators: readonly Omit<NodeConfig['cluster']['operators'][number], 'p2pPort'>[];
+  };
+  /** libp2p port per operator when the cluster fixes it (an ENR's tcp port); else a free port. */
+  readonly p2pPorts?: readonly (number | undefined)[];
+  readonly identityKeys: readonly Uint8Array[];
+  /** `shareSecrets[operator][validator]`: the key shares that operator's VC holds. */
+  readonly shareSecrets: readonly (readonly Uint8Array[])[];
+}
+
+/** A cluster dealt in memory by a trusted dealer (the simnet's default). */
+export async function dealSimnetCluster(nodes: number, validatorCount: number): Promise<SimnetCluster> {
+  const threshold = Math.ceil((2 * nodes) / 3);
+  await initBls();
+  const validators = Array.from({ length: validatorCount }, () => splitSecret(generateSecretKey(), { total: nodes, threshold }));
+  const identityKeys = Array.from({ length: nodes }, () => generateIdentityKey());
+  const description = {
+    name: 'simnet',
+    threshold,
+    operators: identityKeys.map((key, index) => ({ index, publicKey: secp256k1PublicKey(key), p2pHost: '127.0.0.1' })),
+    validators: validators.map((v) => ({
+      groupPubkey: toHex(v.groupPublicKey),
+      publicShares: Array.from({ length: nodes }, (_, i) => toHex(v.publicShares.get(i + 1) as Uint8Array)),
+    })),
+  };
+  return {
+    cluster: { ...description, clusterHash: valueHash(description) },
+    identityKeys,
+    shareSecrets: Array.from({ length: nodes }, (_, i) => validators.map((v) => v.shares.get(i + 1) as Uint8Array)),
+  };
 }
 
 export interface SlotReport {
@@ -64,22 +105,11 @@ export const percentile = (values: readonly number[], p: number): number => {
  */
 export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const n = opts.nodes;
-  const threshold = Math.ceil((2 * n) / 3);
-  await initBls();
-  const validators = Array.from({ length: opts.validators }, () => splitSecret(generateSecretKey(), { total: n, threshold }));
-  const identities = Array.from({ length: n }, () => generateIdentityKey());
-  const ports = await Promise.all(Array.from({ length: 2 * n }, () => freePort()));
-  const cluster = {
-    name: 'simnet',
-    threshold,
-    operators: identities.map((key, index) => ({ index, publicKey: secp256k1PublicKey(key), p2pHost: '127.0.0.1', p2pPort: ports[index] as number })),
-    validators: validators.map((v) => ({
-      groupPubkey: toHex(v.groupPublicKey),
-      publicShares: Array.from({ length: n }, (_, i) => toHex(v.publicShares.get(i + 1) as Uint8Array)),
-    })),
-  };
-  const clusterHash = valueHash(cluster);
+  const dealt = opts.cluster ?? (await dealSimnetCluster(opts.nodes, opts.validators));
+  const n = dealt.cluster.operators.length;
+  const threshold = dealt.cluster.threshold;
+  const ports = await Promise.all(Array.from({ length: 2 * n }, (_, i) => (i < n ? dealt.p2pPorts?.[i] : undefined) ?? freePort()));
+  const cluster = { ...dealt.cluster, operators: dealt.cluster.operators.map((o, i) => ({ ...o, p2pPort: ports[i] as number })) };
   // Genesis a few seconds ahead: every service is subscribed before the first duty.
   const beacon = await startBeaconMock({
     validators: cluster.validators.map((v) => ({ pubkey: v.groupPubkey })),
@@ -101,8 +131,8 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
         node: { name: `node${index}`, index },
         beacon: { url: beacon.url, timeoutMs: 2000 },
         nats: { url: nats.url },
-        cluster: { ...cluster, clusterHash },
-        p2p: { privateKey: toHex(identities[index] as Uint8Array) },
+        cluster,
+        p2p: { privateKey: toHex(dealt.identityKeys[index] as Uint8Array) },
         gateway: { host: '127.0.0.1', port: ports[n + index] },
         observability: { logLevel: opts.logLevel ?? 'warn' },
       });
@@ -113,7 +143,8 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       const vc = await startVcMock({
         name: `vc${index}`,
         beaconUrl: `http://127.0.0.1:${ports[n + index]}`,
-        secretKeys: validators.map((v) => v.shares.get(index + 1) as Uint8Array),
+        secretKeys: dealt.shareSecrets[index] ?? [],
+        signWithWrongKey: opts.wrongVcKeys?.includes(index) ?? false,
       });
       sim.push({ index, nats, node, vc, stopped: false });
     }
@@ -126,8 +157,9 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       await s.nats.stop();
     }
     print(
-      `simnet: ${n} nodes (threshold ${threshold}), ${opts.validators} validators, ${opts.secondsPerSlot}s slots, ${opts.slots} slots` +
-        (opts.stopped?.length ? `, nodes stopped: ${opts.stopped.map((i) => i + 1).join(',')}` : ''),
+      `simnet: ${n} nodes (threshold ${threshold}), ${cluster.validators.length} validators, ${opts.secondsPerSlot}s slots, ${opts.slots} slots` +
+        (opts.stopped?.length ? `, nodes stopped: ${opts.stopped.map((i) => i + 1).join(',')}` : '') +
+        (opts.wrongVcKeys?.length ? `, VCs with wrong keys: ${opts.wrongVcKeys.map((i) => i + 1).join(',')}` : ''),
     );
     const reports: SlotReport[] = [];
     // Each live node's audit log, followed live from its start: the report reads what the

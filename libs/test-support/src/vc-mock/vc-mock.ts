@@ -18,6 +18,8 @@ export interface VcMockOptions {
   readonly poolApi?: 'v1' | 'v2';
   /** Retry interval while the BN cannot be reached at start. Default 500 ms. */
   readonly retryMs?: number;
+  /** Fault injection: sign with a key that is not the validator's, so every signature is invalid. */
+  readonly signWithWrongKey?: boolean;
 }
 
 export interface SubmitError {
@@ -77,6 +79,8 @@ class BeaconHttpError extends Error {
 }
 
 const REQUEST_TIMEOUT_MS = 5_000;
+/** A valid key no validator holds (fault injection). */
+const WRONG_KEY = SecretKey.fromKeygen(new Uint8Array(32).fill(7));
 
 /**
  * A stock-VC stand-in for attestations (validator-flow.md#attestation): it learns genesis and spec
@@ -226,7 +230,8 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
       return undefined;
     }
     lastSigned.set(duty.pubkey, next);
-    const signature = keys.get(duty.pubkey)!.sign(fromHex(signingRoot)).toBytes();
+    const signer = opts.signWithWrongKey ? WRONG_KEY : keys.get(duty.pubkey)!;
+    const signature = signer.sign(fromHex(signingRoot)).toBytes();
     return ssz.phase0.Attestation.toJson({
       aggregationBits: BitArray.fromSingleBit(duty.committeeLength, duty.validatorCommitteeIndex),
       data: ssz.phase0.AttestationData.fromJson(data),
