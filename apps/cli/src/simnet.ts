@@ -17,12 +17,26 @@ export interface SimnetOptions {
   readonly stopped?: readonly number[];
   /** Operator indices whose VC signs with a key that is not its share (every signature invalid): fault injection. */
   readonly wrongVcKeys?: readonly number[];
+  /** Crashes and restarts of nodes during the run (the node's nats-server and VC keep running). */
+  readonly faults?: readonly SimnetFault[];
   /** The cluster to run; default: dealt in memory for `nodes` × `validators`. */
   readonly cluster?: SimnetCluster;
   readonly logLevel?: NodeConfig['observability']['logLevel'];
   /** One line per slot; default stdout. */
   readonly print?: (line: string) => void;
   readonly signal?: AbortSignal;
+}
+
+/**
+ * A node crash (all its services stop at once) or restart (a fresh process on the same
+ * event store, ports and keys), `offsetMs` into slot `atSlot`.
+ */
+export interface SimnetFault {
+  readonly kind: 'crash' | 'restart';
+  /** Operator index (0-based). */
+  readonly node: number;
+  readonly atSlot: number;
+  readonly offsetMs?: number;
 }
 
 /**
@@ -86,7 +100,8 @@ export interface SimnetResult {
 interface SimNode {
   readonly index: number;
   readonly nats: NatsServerHandle;
-  readonly node: RunningNode;
+  readonly config: NodeConfig;
+  node: RunningNode;
   readonly vc: VcMock;
   stopped: boolean;
 }
@@ -117,8 +132,12 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
     genesisTime: Math.ceil(Date.now() / 1000) + 4 + n,
   });
   const sim: SimNode[] = [];
+  const faultTimers: NodeJS.Timeout[] = [];
+  const faultsDone: Promise<void>[] = [];
   // Shutdown in parallel, VCs first (no new requests), then the nodes, then their servers.
   const cleanup = async () => {
+    faultTimers.forEach(clearTimeout);
+    await Promise.all(faultsDone);
     await Promise.all(sim.map((s) => s.vc.stop().catch(() => undefined)));
     await Promise.all(sim.map((s) => s.node.stop().catch(() => undefined)));
     await Promise.all(sim.map((s) => s.nats.stop().catch(() => undefined)));
@@ -146,7 +165,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
         secretKeys: dealt.shareSecrets[index] ?? [],
         signWithWrongKey: opts.wrongVcKeys?.includes(index) ?? false,
       });
-      sim.push({ index, nats, node, vc, stopped: false });
+      sim.push({ index, nats, config, node, vc, stopped: false });
     }
     for (const index of opts.stopped ?? []) {
       const s = sim[index];
@@ -173,6 +192,18 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
         return { store, sub };
       }),
     );
+    for (const fault of opts.faults ?? []) {
+      const s = sim[fault.node];
+      if (!s || s.stopped) continue;
+      const at = beacon.slotStartMs(fault.atSlot) + (fault.offsetMs ?? 0);
+      faultTimers.push(
+        setTimeout(() => {
+          print(`slot ${String(fault.atSlot).padStart(4)}  fault: node ${fault.node + 1} ${fault.kind === 'crash' ? 'crashed' : 'restarted'}`);
+          const done = fault.kind === 'crash' ? s.node.stop() : startNode(s.config).then((node) => void (s.node = node));
+          faultsDone.push(done.catch((error: unknown) => print(`fault on node ${fault.node + 1} failed: ${String(error)}`)));
+        }, Math.max(0, at - Date.now())),
+      );
+    }
     const deadlineSlots = 2;
     for (let slot = 0; slot < opts.slots; slot++) {
       // Report a slot once its duty's deadline has passed.
@@ -183,6 +214,8 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       reports.push(report);
       print(formatSlot(report));
     }
+    faultTimers.forEach(clearTimeout);
+    await Promise.all(faultsDone);
     for (const f of followers) {
       await f?.sub.close();
       await f?.store.close();

@@ -32,3 +32,15 @@ export function attestationDueMs(t: SlotTiming, slot: number): number {
 export function dutyDeadlineMs(t: SlotTiming, duty: Duty): number {
   return slotStartMs(t, duty.slot + DUTY_DEADLINE_SLOTS[duty.type]);
 }
+
+/**
+ * Where a (re)starting service begins reading the event log: the start of the previous
+ * epoch. That covers every duty still in flight — duties are scheduled at the start of the
+ * epoch before theirs, and no duty outlives its deadline by more than an epoch — so a
+ * restarted service knows the duties, decisions and approvals it must honour.
+ */
+export function catchUpFromMs(t: SlotTiming, nowMs: number): number {
+  // Before and in epoch 0 this reaches back before genesis, where epoch 0 was scheduled.
+  const epoch = epochOf(t, slotAt(t, nowMs));
+  return slotStartMs(t, epochStartSlot(t, epoch - 1));
+}

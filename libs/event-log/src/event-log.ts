@@ -12,7 +12,7 @@ import {
   type Hex,
   type ServiceName,
 } from '#lib/contracts';
-import type { EventStore, StoredEvent } from '#lib/event-store';
+import type { EventStore, StoredEvent, SubscribeFrom } from '#lib/event-store';
 import { dutyTraceparent, type Tracing } from '#lib/observability';
 
 export interface EventLogOptions {
@@ -73,11 +73,14 @@ export class EventLog {
     return event;
   }
 
-  /** Live events of one type, in order, from now on (or from a stream sequence). */
+  /**
+   * Live events of one type, in order, from now on — or from a stream sequence, or from a time
+   * (a restarted service catching up on the duties still in flight).
+   */
   async on<T extends EventType>(
     type: T,
     handler: (event: CohortEvent<T>) => void | Promise<void>,
-    from: 'new' | 'start' | { seq: number } = 'new',
+    from: SubscribeFrom = 'new',
   ): Promise<{ close(): Promise<void> }> {
     return this.opts.store.subscribe<CohortEvent<T>>(Subjects.eventsOfType(type), from, (stored: StoredEvent<CohortEvent<T>>) =>
       handler(stored.data),

@@ -205,6 +205,22 @@ export function eventStoreConformance(label: string, factory: (opts?: EventStore
       await sub.close();
     });
 
+    it('subscribes from a time: the first event stored at or after it, then live', async () => {
+      const { subject } = await freshStream();
+      await store.append(subject('a'), 1, { msgId: 't-1' });
+      await sleep(30);
+      const since = new Date();
+      await sleep(5);
+      await store.append(subject('a'), 2, { msgId: 't-2' });
+      await store.append(subject('b'), 3, { msgId: 't-3' });
+      const seen: number[] = [];
+      const sub = await store.subscribe<number>(subject('>'), { time: since }, (e) => void seen.push(e.data));
+      await store.append(subject('a'), 4, { msgId: 't-4' });
+      await waitFor(() => seen.length === 3);
+      expect(seen).toEqual([2, 3, 4]);
+      await sub.close();
+    });
+
     it('awaits the handler one event at a time and survives a throwing handler', async () => {
       const { subject } = await freshStream();
       const seen: number[] = [];

@@ -42,7 +42,11 @@ export interface StreamSpec {
   readonly maxBytes?: number;
 }
 
-export type SubscribeFrom = 'new' | 'start' | { readonly seq: number };
+/**
+ * Where a subscription starts: after now, at the beginning, at a stream sequence, or at the
+ * first event stored at or after a time (a restarted consumer catching up on recent duties).
+ */
+export type SubscribeFrom = 'new' | 'start' | { readonly seq: number } | { readonly time: Date };
 
 export type EventHandler<T> = (event: StoredEvent<T>) => void | Promise<void>;
 

@@ -222,6 +222,7 @@ function consumerOptions(filter: string, from: SubscribeFrom): Partial<OrderedCo
   const base = { filter_subjects: filter };
   if (from === 'new') return { ...base, deliver_policy: DeliverPolicy.New };
   if (from === 'start') return { ...base, deliver_policy: DeliverPolicy.All };
+  if ('time' in from) return { ...base, deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.time.toISOString() };
   return { ...base, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Math.max(from.seq, 1) };
 }
 

@@ -114,7 +114,14 @@ export function createMemoryEventStore(opts: EventStoreOptions = {}): EventStore
 
     async subscribe<T>(filter: string, from: SubscribeFrom, handler: EventHandler<T>): Promise<EventSubscription> {
       const stream = streamForFilter(filter);
-      let nextSeq = from === 'new' ? stream.events.length + 1 : from === 'start' ? 1 : Math.max(from.seq, 1);
+      let nextSeq =
+        from === 'new'
+          ? stream.events.length + 1
+          : from === 'start'
+            ? 1
+            : 'time' in from
+              ? firstAtOrAfter(stream.events, from.time)
+              : Math.max(from.seq, 1);
       let closed = false;
       let pumping: Promise<void> | undefined;
 
@@ -153,4 +160,10 @@ export function createMemoryEventStore(opts: EventStoreOptions = {}): EventStore
       await Promise.all([...subscriptions].map((s) => s.close()));
     },
   };
+}
+
+/** Sequence of the first event stored at or after `time` (events are in time order); past the end when none. */
+function firstAtOrAfter(events: readonly StoredEvent[], time: Date): number {
+  const index = events.findIndex((e) => e.time.getTime() >= time.getTime());
+  return index === -1 ? events.length + 1 : index + 1;
 }

@@ -1,9 +1,9 @@
 import type { Registry } from 'prom-client';
 import { BeaconClient, loadChainContext, type ChainContext } from '#lib/beacon';
-import type { ServiceName } from '#lib/contracts';
+import { catchUpFromMs, type ServiceName } from '#lib/contracts';
 import type { NodeConfig } from '#lib/config';
 import { EventLog, ensureCohortStreams } from '#lib/event-log';
-import { eventStoreOn, type EventStore } from '#lib/event-store';
+import { eventStoreOn, type EventStore, type SubscribeFrom } from '#lib/event-store';
 import { busOn, connectNats, type Bus, type NatsConnection } from '#lib/messaging';
 import { createLogger, createMetricsRegistry, createTracing, serveMetrics, type Logger, type MetricsServer, type Tracing } from '#lib/observability';
 
@@ -28,6 +28,14 @@ export interface ServiceRuntime {
   loadChain(signal: AbortSignal): Promise<ChainContext>;
   close(): Promise<void>;
 }
+
+/**
+ * Where a consumer of duty events starts reading: far enough back that a restarted service
+ * sees every duty still in flight (the scheduled duties, decisions and approvals it must
+ * honour), not so far that it re-reads the whole audit log. On a first start it reads what
+ * the node's other services recorded while it was starting.
+ */
+export const catchUpFrom = (chain: ChainContext, nowMs = Date.now()): SubscribeFrom => ({ time: new Date(catchUpFromMs(chain.timing, nowMs)) });
 
 /** Metric ports per service: base + offset, so one node's five services never collide. */
 export const METRICS_PORT_OFFSET = {

@@ -7,7 +7,7 @@ import { verify as blsVerify } from '#lib/bls';
 import { shareIndexOf } from '#lib/config';
 import { dutyDeadlineMs, dutyId, fromHex, type Duty, type Hex, type PartialSignature, type RejectionReason } from '#lib/contracts';
 import { attestationSigningRoot } from '#lib/signing';
-import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
+import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
 import { attributeAttestation, sameAttestationData, type SubmittedAttestation } from '../domain/attestation-submission.js';
 import { idToGroup, pubkeySwap, responseToShareView, type PubkeySwap } from '../domain/pubkey-swap.js';
 import { DecidedValues } from './decided-values.js';
@@ -63,11 +63,13 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     this.chain = await this.rt.loadChain(this.abort.signal);
     const ev = this.rt.events;
+    // After a restart, the duties in flight are served again from what was decided and recorded.
+    const from = catchUpFrom(this.chain);
     const subs = await Promise.all([
-      ev.on('DutyScheduled', (e) => this.update(e.duty.slot, (v) => (v.duties = e.data.duties))),
-      ev.on('DutyDecided', (e) => this.update(e.duty.slot, (v) => (v.decided = { valueHash: e.data.valueHash, value: e.data.value }))),
-      ev.on('ProposalApproved', (e) => this.update(e.duty.slot, (v) => e.pubkeys.forEach((pk) => v.approved.add(pk)))),
-      ev.on('ProposalRefused', (e) => this.update(e.duty.slot, (v) => e.pubkeys.forEach((pk) => v.refused.add(pk)))),
+      ev.on('DutyScheduled', (e) => this.update(e.duty.slot, (v) => (v.duties = e.data.duties)), from),
+      ev.on('DutyDecided', (e) => this.update(e.duty.slot, (v) => (v.decided = { valueHash: e.data.valueHash, value: e.data.value })), from),
+      ev.on('ProposalApproved', (e) => this.update(e.duty.slot, (v) => e.pubkeys.forEach((pk) => v.approved.add(pk))), from),
+      ev.on('ProposalRefused', (e) => this.update(e.duty.slot, (v) => e.pubkeys.forEach((pk) => v.refused.add(pk))), from),
     ]);
     for (const sub of subs) this.closers.push(() => sub.close());
     this.server = this.buildServer();
