@@ -31,6 +31,8 @@ export const Subjects = {
   slashingShard(genesisValidatorsRoot: string, shard: number): string {
     return `cohort.slashing.${genesisValidatorsRoot.slice(2, 18)}.${shard}`;
   },
+  /** Registry of the genesis validators roots that have a slashing history (one entry per root). */
+  slashingRoots: 'cohort.slashing.roots',
   /** Read-only validity check of consensus against the slashing history (request/reply). */
   slashingCheck: 'cohort.query.slashing.check',
   /** Messages to and from the peer-gateway (libp2p) per protocol. */
@@ -55,4 +57,6 @@ export interface PeerInbound<T = unknown> {
   /** Operator index of the authenticated sender. */
   readonly from: number;
   readonly payload: T;
+  /** Size of the payload as it arrived on the wire (bytes), for receivers' size limits. */
+  readonly sizeBytes?: number;
 }

@@ -4,3 +4,8 @@ export type { RejectReason } from './envelope.js';
 export { REJECT_REASONS, DEFAULT_MAX_PAYLOAD_BYTES } from './envelope.js';
 export { generateIdentityKey, peerIdOf, secp256k1PublicKey } from './identity.js';
 export type { PeerMetrics } from './metrics.js';
+export { charonHashRoot, encodeCharonAnyString, encodeCharonDuty, encodeCharonQbftMsg, encodeCharonUnsignedDataSet } from './charon-proto.js';
+export type { CharonQbftMsgFields } from './charon-proto.js';
+export { K1_SIGNATURE_BYTES, k1Verifier, recoverK1, signK1, verifyK1 } from './k1.js';
+export { CHARON_DUTY_TYPE, CHARON_QBFT_MSG_TYPE, qbftSigningRoot, signOwnQbftMessages, verifyQbftSignatures } from './qbft-signing.js';
+export type { QbftSignatureFault, QbftSignatureRefusal, QbftWireType, SignableQbftMessage } from './qbft-signing.js';

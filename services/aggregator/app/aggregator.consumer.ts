@@ -9,6 +9,7 @@ import {
   dutyDeadlineMs,
   dutyId,
   fromHex,
+  slotStartMs,
   Subjects,
   toHex,
   type AttesterDuty,
@@ -21,7 +22,7 @@ import {
   type UnsignedDataSet,
 } from '#lib/contracts';
 import { attesterSigningItems, type AttesterSigningItem } from '#lib/signing';
-import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
+import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
 import {
   decide,
   evolve,
@@ -31,6 +32,7 @@ import {
   type AggregationEvent,
   type AggregationState,
 } from '../domain/aggregation.decider.js';
+import { senderBindingRefusal, shareIndexMap, type ShareIndexMap } from '../domain/share-index-binding.js';
 
 /** The wire payload of the `parsig` peer protocol: one node's share signatures for a duty. */
 export interface ParsigWireMessage {
@@ -61,8 +63,12 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
   private readonly def: AggregationDefinition;
   private readonly duties = new Map<string, DutyAggregation>();
   private readonly publicShares: ReadonlyMap<Hex, readonly Hex[]>;
+  /** Share index of each operator (by operator index): who may contribute under which index. */
+  private readonly shareIndices: ShareIndexMap<number>;
   private readonly closers: (() => unknown)[] = [];
   private readonly abort = new AbortController();
+  /** Duties whose slot began before this process started are sat out: their partials from before are gone. */
+  private readonly bootMs = Date.now();
   private readonly rejected: Counter;
   private readonly outcomes: Counter;
   private readonly latency: Histogram;
@@ -74,6 +80,12 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
       selfShareIndex: shareIndexOf(rt.config),
     };
     this.publicShares = new Map(rt.config.cluster.validators.map((v) => [v.groupPubkey, v.publicShares]));
+    // Operators are 0-based, share indices 1-based (DESIGN.md "Keys"); the map is checked once,
+    // at start, so an operator without a share index fails here rather than timing out later.
+    const operators = rt.config.cluster.operators.map((o) => o.index);
+    const peerMap = shareIndexMap(operators, new Map(operators.map((index) => [index, index + 1])));
+    if (!peerMap.ok) throw new Error(`cluster.operators: no share index for operator(s) ${peerMap.peers.join(', ')}`);
+    this.shareIndices = peerMap.map;
     this.rejected = new Counter({
       name: 'cohort_aggregator_partials_rejected_total',
       help: 'Share signatures rejected, by reason',
@@ -99,11 +111,15 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     this.chain = await this.rt.loadChain(this.abort.signal);
     const ev = this.rt.events;
     const subs = await Promise.all([
-      ev.on('DutyScheduled', (e) =>
-        this.with(e.duty, async (d) => {
-          d.duties = e.data.duties;
-          await this.apply(d, { kind: 'ScheduleValidators', pubkeys: e.data.duties.map((x) => x.pubkey) });
-        }),
+      // After a restart mid-epoch: the duties scheduled before it that are still ahead.
+      ev.on(
+        'DutyScheduled',
+        (e) =>
+          this.with(e.duty, async (d) => {
+            d.duties = e.data.duties;
+            await this.apply(d, { kind: 'ScheduleValidators', pubkeys: e.data.duties.map((x) => x.pubkey) });
+          }),
+        catchUpFrom(this.chain),
       ),
       ev.on('DutyDecided', (e) => this.with(e.duty, async (d) => void (d.decided = e.data.value))),
       ev.on('ProposalApproved', (e) => this.with(e.duty, (d) => this.expect(d, e.pubkeys))),
@@ -119,10 +135,18 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     ]);
     const inbound = this.rt.bus.subscribe<PeerInbound<ParsigWireMessage>>(Subjects.peerIn('parsig'), ({ from, payload }) => {
       if (!payload?.duty || !Array.isArray(payload.partials)) return void this.rejected.inc({ reason: 'malformed' });
-      // The share index is the authenticated sender's, never the one the message claims.
-      const shareIndex = from + 1;
-      if (payload.partials.some((p) => p.shareIndex !== shareIndex)) this.rejected.inc({ reason: 'share_idx_mismatch' });
-      const partials = payload.partials.filter((p) => p.shareIndex === shareIndex);
+      // The share index is the one the cluster assigned to the authenticated sender (peer map),
+      // never the one the message claims nor one derived from a position.
+      const shareIndex = this.shareIndices.get(from);
+      const partials = payload.partials.filter((p) => {
+        const refusal = senderBindingRefusal(this.shareIndices, from, p?.shareIndex);
+        if (refusal !== null) this.rejected.inc({ reason: refusal });
+        return refusal === null;
+      });
+      if (partials.length < payload.partials.length) {
+        this.rt.log.warn('peer partial signatures refused: sender binding', { from, refused: payload.partials.length - partials.length, shareIndex });
+      }
+      if (shareIndex === undefined) return;
       return this.with(payload.duty, (d) => this.record(d, shareIndex, partials, false));
     });
     for (const sub of subs) this.closers.push(() => sub.close());
@@ -143,7 +167,7 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     let d = this.duties.get(key);
     if (!d) {
       const deadlineMs = dutyDeadlineMs(chain.timing, duty);
-      if (Date.now() >= deadlineMs) return Promise.resolve();
+      if (Date.now() >= deadlineMs || slotStartMs(chain.timing, duty.slot) <= this.bootMs) return Promise.resolve();
       const created: DutyAggregation = { duty, state: initialAggregationState, duties: [], items: new Map(), early: [], queue: Promise.resolve() };
       created.deadline = setTimeout(() => void this.with(duty, (x) => this.apply(x, { kind: 'ExpireDuty' })), deadlineMs - Date.now());
       this.duties.set(key, created);

@@ -6,45 +6,45 @@ import {
   DUTY_ORDINAL,
   dutyDeadlineMs,
   dutyId,
+  fromHex,
   slotStartMs,
   Subjects,
   type AttesterDuty,
   type Duty,
+  type DutyType,
   type Hex,
   type PeerInbound,
   type PeerOutbound,
   type UnsignedDataSet,
 } from '#lib/contracts';
 import { attesterSigningItems, valueHash } from '#lib/signing';
-import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
+import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
 import { attesterValueMatchesDuty } from '../domain/attester-validity.js';
 import { decide, evolve, initialState } from '../domain/qbft.decider.js';
 import type { QbftCommand, QbftEvent, QbftMessage, QbftState } from '../domain/qbft.types.js';
+import { roundDeadlineNs, type RoundTimerTiming, type TimerDutyType } from '../domain/round-timer.js';
+import { checkInboundQbft, type InboundContext, type QbftWireMessage } from './qbft-inbound.js';
 
-/** The wire payload of the `qbft` peer protocol. */
-export interface QbftWireMessage {
-  readonly duty: Duty;
-  readonly message: QbftMessage;
-}
+export type { QbftWireMessage } from './qbft-inbound.js';
 
 /** Slashing guard's read-only answer (see slashing-guard's consumer). */
 interface SlashingCheckResponse {
   readonly verdicts: readonly { readonly pubkey: Hex; readonly ok: boolean; readonly reason?: string }[];
 }
 
-/**
- * Round timers grow linearly with the round (round r waits r × base), so a round with a slow
- * leader is abandoned quickly while later rounds leave room for a lossy network. Base = 1 s,
- * bounded by the duty deadline. (Charon's default is "eager double linear"; the full timer
- * strategies and their conformance vectors are the BFT issue.)
- */
-export const ROUND_TIMEOUT_BASE_MS = 1000;
+/** Which round-timer duty class each Cohort duty type uses (its start offset into the slot). */
+const TIMER_DUTY_TYPE = { attester: 'attester' } as const satisfies Record<DutyType, TimerDutyType>;
 
 interface Instance {
   readonly duty: Duty;
   state: QbftState;
   queue: Promise<void>;
   roundTimer?: NodeJS.Timeout;
+  /** The round the round timer is armed for, and the rounds armed at least once (re-arming doubles). */
+  timerRound: number;
+  readonly armedRounds: Set<number>;
+  /** Signatures already verified for this duty (author, root, signature), so relayed messages are checked once. */
+  readonly verified: Set<string>;
   deadlineTimer?: NodeJS.Timeout;
   startedAtMs?: number;
   closed: boolean;
@@ -62,10 +62,15 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
   private readonly duties = new Map<number, readonly AttesterDuty[]>();
   private readonly closers: (() => unknown)[] = [];
   private readonly abort = new AbortController();
+  /** Duties whose slot began before this process started are sat out (see onApplicationBootstrap). */
+  private readonly bootMs = Date.now();
   private readonly rejected: Counter;
   private readonly decideLatency: Histogram;
+  private readonly inboundContext: InboundContext;
 
   constructor(@Inject(RUNTIME) private readonly rt: ServiceRuntime) {
+    const operators = [...rt.config.cluster.operators].sort((a, b) => a.index - b.index);
+    this.inboundContext = { nodes: operators.length, publicKeys: operators.map((o) => fromHex(o.publicKey)) };
     this.rejected = new Counter({
       name: 'cohort_consensus_messages_rejected_total',
       help: 'QBFT messages rejected, by reason',
@@ -82,10 +87,16 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
 
   async onApplicationBootstrap(): Promise<void> {
     this.chain = await this.rt.loadChain(this.abort.signal);
-    const scheduled = await this.rt.events.on('DutyScheduled', (e) => {
-      this.duties.set(e.duty.slot, e.data.duties);
-      for (const slot of this.duties.keys()) if (slot < e.duty.slot - 64) this.duties.delete(slot);
-    });
+    // Catch up on the duties scheduled before this start (a restart mid-epoch), but join no
+    // instance already under way: this process does not know what it said in it before.
+    const scheduled = await this.rt.events.on(
+      'DutyScheduled',
+      (e) => {
+        this.duties.set(e.duty.slot, e.data.duties);
+        for (const slot of this.duties.keys()) if (slot < e.duty.slot - 64) this.duties.delete(slot);
+      },
+      catchUpFrom(this.chain),
+    );
     const fetched = await this.rt.events.on('UnsignedDataFetched', (e) => {
       const instance = this.instance(e.duty);
       if (!instance) return;
@@ -110,13 +121,14 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
     for (const instance of this.instances.values()) this.close(instance);
   }
 
-  private onPeerMessage({ from, payload }: PeerInbound<QbftWireMessage>): void {
-    const duty = payload?.duty;
-    const message = payload?.message;
-    if (!duty || !message || typeof duty.slot !== 'number' || message.source !== from) {
-      this.rejected.inc({ reason: message && message.source !== from ? 'sender_mismatch' : 'malformed' });
+  private onPeerMessage(inbound: PeerInbound<QbftWireMessage>): void {
+    const checked = checkInboundQbft(inbound, this.inboundContext, (duty) => this.instance(duty)?.verified);
+    if (!checked.ok) {
+      this.rejected.inc({ reason: checked.reason });
+      this.rt.log.warn('qbft message refused', { from: inbound.from, reason: checked.reason, detail: checked.detail });
       return;
     }
+    const { duty, message } = checked;
     const instance = this.instance(duty);
     if (!instance) return;
     this.enqueue(instance, async () => {
@@ -170,6 +182,7 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
     const key = dutyId(duty);
     const existing = this.instances.get(key);
     if (existing) return existing.closed ? undefined : existing;
+    if (slotStartMs(chain.timing, duty.slot) <= this.bootMs) return undefined;
     const deadline = dutyDeadlineMs(chain.timing, duty);
     if (Date.now() >= deadline) return undefined;
     const { cluster, node } = this.rt.config;
@@ -182,6 +195,9 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
         leaderSeed: duty.slot + DUTY_ORDINAL[duty.type],
       }),
       queue: Promise.resolve(),
+      timerRound: 0,
+      armedRounds: new Set(),
+      verified: new Set(),
       closed: false,
     };
     instance.deadlineTimer = setTimeout(() => this.enqueue(instance, () => this.expire(instance)), deadline - Date.now());
@@ -206,16 +222,14 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
     const { duty } = instance;
     switch (event.kind) {
       case 'RoundStarted': {
-        clearTimeout(instance.roundTimer);
-        const round = event.round;
-        instance.roundTimer = setTimeout(
-          () => this.enqueue(instance, () => this.apply(instance, { kind: 'TimerExpired', round })),
-          ROUND_TIMEOUT_BASE_MS * round,
-        );
-        if (round === 1) await this.rt.events.record('ConsensusStarted', duty, this.pubkeysOf(duty), { round, leader: event.leader });
+        this.armRoundTimer(instance, event.round);
+        if (event.round === 1) await this.rt.events.record('ConsensusStarted', duty, this.pubkeysOf(duty), { round: event.round, leader: event.leader });
         return;
       }
       case 'MessageBroadcast':
+        // The leader's own proposal counts as a justified PRE-PREPARE for its round, as in
+        // Charon (where the leader receives its own broadcast): its timer doubles too.
+        if (event.message.type === 'PRE-PREPARE' && event.message.round === instance.timerRound) this.armRoundTimer(instance, event.message.round);
         this.rt.bus.publish<PeerOutbound<QbftWireMessage>>(Subjects.peerOut('qbft'), { payload: { duty, message: event.message } });
         return;
       case 'RoundChanged':
@@ -238,13 +252,42 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
         this.rejected.inc({ reason: event.reason });
         this.rt.log.debug('qbft message rejected', { duty: dutyId(duty), type: event.message.type, source: event.message.source, reason: event.reason });
         return;
-      case 'InputRecorded':
       case 'MessageAccepted':
+        // A justified PRE-PREPARE for the round we are in: the leader is alive, give the round more time.
+        if (event.message.type === 'PRE-PREPARE' && event.message.round === instance.timerRound && instance.state.decision === null) {
+          this.armRoundTimer(instance, event.message.round);
+        }
+        return;
+      case 'InputRecorded':
       case 'Prepared':
         return;
       default:
         assertNever(event);
     }
+  }
+
+  /**
+   * Eager double linear (domain/round-timer.ts): round r first expires at the duty start + r s,
+   * the same instant on every node; armed again for the same round (a justified PRE-PREPARE)
+   * it expires a round timeout later. A deadline already past fires at once, so a node that
+   * joins late catches up with the round the cluster is in.
+   */
+  private armRoundTimer(instance: Instance, round: number): void {
+    const chain = this.chain;
+    if (!chain) return;
+    clearTimeout(instance.roundTimer);
+    const timing: RoundTimerTiming = {
+      genesisTimeNs: BigInt(Math.round(chain.timing.genesisTimeMs)) * 1_000_000n,
+      slotDurationNs: BigInt(Math.round(chain.timing.secondsPerSlot * 1000)) * 1_000_000n,
+    };
+    const rearmed = instance.armedRounds.has(round);
+    instance.armedRounds.add(round);
+    instance.timerRound = round;
+    const deadlineMs = Number(roundDeadlineNs(timing, instance.duty.slot, TIMER_DUTY_TYPE[instance.duty.type], round, rearmed) / 1_000_000n);
+    instance.roundTimer = setTimeout(
+      () => this.enqueue(instance, () => this.apply(instance, { kind: 'TimerExpired', round })),
+      Math.max(0, deadlineMs - Date.now()),
+    );
   }
 
   private async expire(instance: Instance): Promise<void> {

@@ -133,7 +133,10 @@ export function isJustifiedPrePrepare(def: QbftDefinition, m: QbftMessage): bool
   return reported && isPrepareQuorum(def, prepares, highest, pv); // J2
 }
 
-/** A message as it travels inside another's justification: no nested justification, no value. */
+/**
+ * A message as it travels inside another's justification: no nested justification, no value,
+ * but its author's signature (what the signing root covers is exactly these fields).
+ */
 export function bare(m: QbftMessage): QbftMessage {
   return {
     type: m.type,
@@ -142,5 +145,6 @@ export function bare(m: QbftMessage): QbftMessage {
     valueHash: m.valueHash,
     preparedRound: m.preparedRound,
     preparedValueHash: m.preparedValueHash,
+    ...(m.signature === undefined ? {} : { signature: m.signature }),
   };
 }

@@ -43,6 +43,13 @@ export interface QbftMessage {
    * quorum of PREPAREs behind its prepared value. DECIDED: the quorum of COMMITs.
    */
   readonly justification?: readonly QbftMessage[];
+  /**
+   * The author's 65-byte secp256k1 signature (R ‖ S ‖ V) over the message's signing root
+   * (Charon's QBFTMsg hash root; see #lib/p2p qbft-signing). Verified by the app, carried
+   * untouched by the decider so a message relayed inside a justification stays provable.
+   * Absent on this node's own messages: the peer-gateway signs those on the way out.
+   */
+  readonly signature?: Hex;
 }
 
 export type QbftCommand =

@@ -4,13 +4,22 @@ import { fromHex, PEER_PROTOCOLS, Subjects, type PeerInbound, type PeerOutbound,
 import { decodeJson, encodeJson } from '#lib/messaging';
 import { createPeerNetwork, type PeerNetwork } from '#lib/p2p';
 import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
+import { signOutboundQbft } from './qbft-outbound.js';
 
 /**
  * The node's one libp2p host: carries `qbft` and `parsig` between the local bus and the other
  * operators. It signs what leaves (the operator's secp256k1 key, bound to the cluster hash and
  * the genesis validators root) and lets in only what an operator of this cluster signed for
  * this cluster and network; the sender index it hands on is the authenticated one.
+ *
+ * QBFT messages are also signed one by one (Charon's per-message k1 signature): consensus
+ * hands over its own messages unsigned, and this bridge — the only holder of the key — signs
+ * every message in the tree this operator wrote, so that a peer relaying it inside a
+ * justification cannot alter it. Consensus verifies every member's signature on arrival.
  */
+
+/** Charon maxConsensusMsgSize (32 MiB): the envelope must not refuse a QBFT message consensus would accept. */
+const MAX_PAYLOAD_BYTES = 32 * 1024 * 1024;
 @Injectable()
 export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestroy {
   private network?: PeerNetwork;
@@ -48,8 +57,11 @@ export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestro
         this.rt.log.warn('peer message refused', { reason: r.reason, peer: r.peer, protocol: r.protocol });
       },
       sendRetry: { attempts: 3, initialDelayMs: 50, maxDelayMs: 500, attemptTimeoutMs: 1000 },
+      maxPayloadBytes: MAX_PAYLOAD_BYTES,
     });
-    for (const protocol of PEER_PROTOCOLS) this.bridge(protocol, this.network);
+    // Parsed once here (the config already checked it is 32 bytes of hex); never logged.
+    const secretKey = fromHex(config.p2p.privateKey);
+    for (const protocol of PEER_PROTOCOLS) this.bridge(protocol, this.network, secretKey);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -58,7 +70,7 @@ export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestro
     await this.network?.stop();
   }
 
-  private bridge(protocol: PeerProtocol, network: PeerNetwork): void {
+  private bridge(protocol: PeerProtocol, network: PeerNetwork, secretKey: Uint8Array): void {
     network.handle(protocol, (from, payload) => {
       let decoded: unknown;
       try {
@@ -67,10 +79,20 @@ export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestro
         this.rejected.inc({ reason: 'malformed' });
         return;
       }
-      this.rt.bus.publish<PeerInbound>(Subjects.peerIn(protocol), { from, payload: decoded });
+      this.rt.bus.publish<PeerInbound>(Subjects.peerIn(protocol), { from, payload: decoded, sizeBytes: payload.byteLength });
     });
     const out = this.rt.bus.subscribe<PeerOutbound>(Subjects.peerOut(protocol), (msg) => {
-      const bytes = encodeJson(msg.payload);
+      let outbound = msg.payload;
+      if (protocol === 'qbft') {
+        try {
+          outbound = signOutboundQbft(msg.payload, this.rt.config.node.index, secretKey);
+        } catch (error) {
+          // Consensus only publishes messages it built; one that cannot be signed is a bug there.
+          this.rt.log.error('qbft message not sent: cannot sign it', { error: String(error) });
+          return;
+        }
+      }
+      const bytes = encodeJson(outbound);
       const sent =
         msg.to === undefined
           ? network.broadcast(protocol, bytes).then(({ failed }) => failed.forEach((peer) => this.sendFailures.inc({ protocol, peer: String(peer) })))
