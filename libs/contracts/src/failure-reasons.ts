@@ -31,3 +31,22 @@ export const REJECTION_REASONS = {
 } as const;
 
 export type RejectionReason = keyof typeof REJECTION_REASONS;
+
+/**
+ * Why the slashing guard refuses to let a validator sign (EIP-3076 complete strategy,
+ * https://eips.ethereum.org/EIPS/eip-3076#conditions). Recorded per validator in
+ * `ProposalRefused`; the duty then fails as `slashing_refused`.
+ */
+export const SLASHING_REFUSAL_REASONS = {
+  source_after_target: 'the attestation\'s source epoch is after its target epoch',
+  double_vote: 'an attestation with the same target epoch and a different (or unknown) signing root exists',
+  surrounds_previous: 'the attestation surrounds one already signed',
+  surrounded_by_previous: 'the attestation is surrounded by one already signed',
+  source_below_lowest: 'the source epoch is below the lowest source epoch in the history',
+  target_at_or_below_lowest: 'the target epoch is at or below the lowest target epoch in the history, and not an exact repeat',
+  double_proposal: 'a block with the same slot and a different (or unknown) signing root exists',
+  slot_at_or_below_lowest: 'the slot is at or below the lowest slot in the history, and not an exact repeat',
+  history_conflict: 'the history kept changing under the guard (another writer); nothing was recorded',
+} as const;
+
+export type SlashingRefusalReason = keyof typeof SLASHING_REFUSAL_REASONS;
