@@ -52,6 +52,7 @@ describe('parseNodeConfig', () => {
     expect(config.beacon).toEqual({ url: 'http://127.0.0.1:5052', timeoutMs: 4000 });
     expect(config.nats.url).toBe('nats://127.0.0.1:4222');
     expect(config.gateway).toEqual({ host: '127.0.0.1', port: 3600 });
+    expect(config.retention).toEqual({});
     expect(config.observability).toEqual({ metricsHost: '127.0.0.1', metricsPortBase: 0, logLevel: 'info' });
     expect(config.cluster.name).toBe('cohort');
     expect(config.cluster.threshold).toBe(3);
@@ -68,7 +69,9 @@ describe('parseNodeConfig', () => {
       beacon: { url: 'http://bn:5052', timeoutMs: 1500 },
       gateway: { host: '0.0.0.0', port: 0 },
       observability: { logLevel: 'debug', metricsPortBase: 9100, otlpEndpoint: 'http://127.0.0.1:4318/v1/traces' },
+      retention: { eventsMaxAgeMs: 7 * 24 * 3600 * 1000, eventsMaxBytes: 0 },
     });
+    expect(config.retention).toEqual({ eventsMaxAgeMs: 7 * 24 * 3600 * 1000, eventsMaxBytes: 0 });
     expect(config.node).toEqual({ name: 'alice', index: 0 });
     expect(config.beacon.timeoutMs).toBe(1500);
     expect(config.gateway.host).toBe('0.0.0.0');

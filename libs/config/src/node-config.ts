@@ -34,6 +34,11 @@ export interface NodeConfig {
   /** The operator's secp256k1 identity key. A secret: never logged, never in an event. */
   readonly p2p: { readonly privateKey: Hex };
   readonly gateway: { readonly host: string; readonly port: number };
+  /**
+   * Limits of the audit log (COHORT_EVENTS); absent fields take the event log's defaults
+   * (30 days, 10 GiB). The slashing history is never limited.
+   */
+  readonly retention: { readonly eventsMaxAgeMs?: number; readonly eventsMaxBytes?: number };
   readonly observability: {
     /** Port of each service's `/metrics`: base + service offset; 0 = no metrics server. */
     readonly metricsHost: string;
@@ -87,6 +92,10 @@ export function parseNodeConfig(input: unknown): NodeConfig {
     },
     p2p: { privateKey: r.hex('p2p.privateKey', 32) },
     gateway: { host: r.optStr('gateway.host') ?? '127.0.0.1', port: r.int('gateway.port', 0, 65535) },
+    retention: optional({
+      eventsMaxAgeMs: r.optInt('retention.eventsMaxAgeMs', 0),
+      eventsMaxBytes: r.optInt('retention.eventsMaxBytes', 0),
+    }),
     observability: {
       metricsHost: r.optStr('observability.metricsHost') ?? '127.0.0.1',
       metricsPortBase: r.optInt('observability.metricsPortBase', 0, 65535) ?? 0,
@@ -107,6 +116,11 @@ export function parseNodeConfig(input: unknown): NodeConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Drops the undefined fields (exactOptionalPropertyTypes). */
+function optional<T extends Record<string, unknown>>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 interface Reader {

@@ -54,7 +54,7 @@ export async function createServiceRuntime(config: NodeConfig, service: ServiceN
     log.error('handler failed', { where, error: error instanceof Error ? error.message : String(error) });
   const bus = busOn(nc, { onHandlerError: (error, subject) => onError(error, subject) });
   const store = eventStoreOn(nc, { onHandlerError: (error, event) => onError(error, event.subject) });
-  await ensureCohortStreams(store);
+  await ensureCohortStreams(store, config.retention);
   const metrics = createMetricsRegistry({ node: config.node.name, service });
   const tracing = createTracing({
     serviceName: `cohort-${service}`,
