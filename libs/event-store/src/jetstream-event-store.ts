@@ -33,7 +33,13 @@ import {
 
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 /** Messages a consumer keeps requested ahead of the handler; bounds memory, keeps reads streaming. */
-const PULL_BATCH = 256;
+/**
+ * Each pull asks for at most this many bytes (and the client's default of 100 messages).
+ * A byte cap, not a message count: several concurrent reads of large entries (a slashing shard's
+ * import batches) would otherwise exceed the server's per-connection pending limit (64 MB), be
+ * dropped by it, and never finish.
+ */
+const PULL_MAX_BYTES = 8 * 1024 * 1024;
 const NANOS_PER_MS = 1_000_000;
 /** "wrong last sequence" (10071); newer servers may answer 10164 when the last sequence is unknown. */
 const CONFLICT_CODES: ReadonlySet<number> = new Set([JetStreamApiCodes.StreamWrongLastSequence, JetStreamApiCodes.StreamWrongLastSequenceUnknown]);
@@ -121,7 +127,7 @@ function createJetStreamEventStore(nc: NatsConnection, opts: EventStoreOptions, 
           try {
             // the consumer counts what matches at creation: nothing pending means an empty read, not a wait
             if ((await consumer.info(true)).num_pending === 0) return;
-            const messages = await consumer.consume({ max_messages: PULL_BATCH });
+            const messages = await consumer.consume({ max_bytes: PULL_MAX_BYTES });
             try {
               for await (const m of messages) {
                 if (m.seq > toSeq) return;
@@ -142,7 +148,7 @@ function createJetStreamEventStore(nc: NatsConnection, opts: EventStoreOptions, 
       const stream = await streamFor(filter);
       // created on the server before this resolves, so 'new' means "appended after subscribe returned"
       const consumer = await js.consumers.get(stream, consumerOptions(filter, from));
-      const messages: ConsumerMessages = await consumer.consume({ max_messages: PULL_BATCH });
+      const messages: ConsumerMessages = await consumer.consume({ max_bytes: PULL_MAX_BYTES });
       let inHandler = false;
       const delivery = (async () => {
         for await (const m of messages) {

@@ -3,15 +3,28 @@ import { Counter } from 'prom-client';
 import type { ChainContext } from '#lib/beacon';
 import { Subjects, type AttesterDuty, type CohortEvent, type Hex } from '#lib/contracts';
 import { attesterSigningItems } from '#lib/signing';
-import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
-import { decide, type AttestationAttempt, type AttestationVerdict } from '../domain/slashing.decider.js';
-import { SlashingHistory } from './slashing-history.repository.js';
+import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
+import { decide, type AttestationAttempt, type AttestationVerdict, type BlockAttempt, type BlockVerdict } from '../domain/slashing.decider.js';
+import { SlashingHistories, type SlashingHistory } from './slashing-history.repository.js';
 
+/** `cohort.query.slashing.check`: attestations (as since the walking skeleton) and, optionally, blocks. */
 export interface SlashingCheckRequest {
   readonly attempts: readonly AttestationAttempt[];
+  readonly blocks?: readonly BlockAttempt[];
 }
 export interface SlashingCheckResponse {
   readonly verdicts: readonly AttestationVerdict[];
+  /** Present when the request had `blocks`. */
+  readonly blockVerdicts?: readonly BlockVerdict[];
+}
+
+/** Answers a check request from one history; read-only. */
+export function answerSlashingCheck(history: SlashingHistory, request: SlashingCheckRequest): SlashingCheckResponse {
+  const [checked] = decide({ kind: 'CheckAttestations', attempts: request.attempts ?? [] }, history.current);
+  const verdicts = checked?.kind === 'AttestationsChecked' ? checked.verdicts : [];
+  if (request.blocks === undefined) return { verdicts };
+  const [blocks] = decide({ kind: 'CheckBlocks', attempts: request.blocks }, history.current);
+  return { verdicts, blockVerdicts: blocks?.kind === 'BlocksChecked' ? blocks.verdicts : [] };
 }
 
 /**
@@ -22,6 +35,8 @@ export interface SlashingCheckResponse {
 @Injectable()
 export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private chain?: ChainContext;
+  private histories?: SlashingHistories;
+  /** The history the guard checks and records against: the BN's network (a reset switches it). */
   private history?: SlashingHistory;
   private readonly duties = new Map<number, readonly AttesterDuty[]>();
   private readonly closers: (() => unknown)[] = [];
@@ -40,18 +55,25 @@ export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDe
 
   async onApplicationBootstrap(): Promise<void> {
     this.chain = await this.rt.loadChain(this.abort.signal);
-    this.history = await SlashingHistory.load(this.rt.store, this.chain.genesisValidatorsRoot);
+    this.histories = new SlashingHistories(this.rt.store);
+    this.history = await this.histories.forRoot(this.chain.genesisValidatorsRoot);
     this.rt.log.info('slashing history loaded', { genesisValidatorsRoot: this.chain.genesisValidatorsRoot });
-    const check = this.rt.bus.reply<SlashingCheckRequest, SlashingCheckResponse>(Subjects.slashingCheck, (request) => {
-      const [event] = decide({ kind: 'CheckAttestations', attempts: request.attempts }, this.currentHistory().current);
-      return { verdicts: event?.kind === 'AttestationsChecked' ? event.verdicts : [] };
-    });
+    const check = this.rt.bus.reply<SlashingCheckRequest, SlashingCheckResponse>(Subjects.slashingCheck, (request) =>
+      answerSlashingCheck(this.currentHistory(), request),
+    );
     this.closers.push(() => check.close());
-    const scheduled = await this.rt.events.on('DutyScheduled', (e) => {
-      this.duties.set(e.duty.slot, e.data.duties);
-      this.prune(e.duty.slot);
-    });
-    const decided = await this.rt.events.on('DutyDecided', (e) => this.serialise(() => this.recordDecided(e)));
+    // After a restart: the duties still in flight, and any decided value not yet recorded
+    // (recording again what is already recorded is an exact repeat, approved idempotently).
+    const from = catchUpFrom(this.chain);
+    const scheduled = await this.rt.events.on(
+      'DutyScheduled',
+      (e) => {
+        this.duties.set(e.duty.slot, e.data.duties);
+        this.prune(e.duty.slot);
+      },
+      from,
+    );
+    const decided = await this.rt.events.on('DutyDecided', (e) => this.serialise(() => this.recordDecided(e)), from);
     this.closers.push(() => scheduled.close(), () => decided.close());
   }
 
@@ -83,37 +105,34 @@ export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDe
       signingRoot: item.signingRoot,
     }));
     const history = this.currentHistory();
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const events = decide({ kind: 'RecordAttestations', attempts }, history.current);
-      const records = events.flatMap((e) => (e.kind === 'AttestationsRecorded' ? e.records : []));
-      const refusals = events.flatMap((e) => (e.kind === 'AttestationsRefused' ? e.refusals : []));
-      const { conflicted } = await history.append(records, `${event.id}:${attempt}`);
-      if (conflicted.length > 0) {
-        // Another writer got there first: re-read, decide again on the fresh history.
-        this.rt.log.warn('slashing history moved under us; re-deciding', { duty: event.correlationId, shards: conflicted.join(',') });
-        for (const shard of conflicted) await history.refreshShard(shard);
-        continue;
-      }
-      const refused = new Set<Hex>(refusals.map((r) => r.pubkey));
-      const approved = attempts.map((a) => a.pubkey).filter((pk) => !refused.has(pk));
-      if (refusals.length > 0) {
-        for (const r of refusals) this.refusals.inc({ reason: r.reason });
-        this.rt.log.warn('decided value refused', { duty: event.correlationId, validators: refusals.length, reason: refusals[0]?.reason });
-        await this.rt.events.record('ProposalRefused', event.duty, [...refused], { valueHash: event.data.valueHash, refusals }, { causationId: event.id });
-      }
-      if (approved.length > 0) {
-        await this.rt.events.record('ProposalApproved', event.duty, approved, { valueHash: event.data.valueHash }, { causationId: event.id });
-      }
+    const outcome = await history.record({ kind: 'RecordAttestations', attempts }, event.id);
+    if (!outcome.ok) {
+      this.rt.log.error('could not record the decided value: history kept changing; serving nothing', { duty: event.correlationId });
+      this.refusals.inc({ reason: outcome.reason }, attempts.length);
+      await this.rt.events.record(
+        'ProposalRefused',
+        event.duty,
+        attempts.map((a) => a.pubkey),
+        { valueHash: event.data.valueHash, refusals: attempts.map((a) => ({ pubkey: a.pubkey, reason: outcome.reason })) },
+        { causationId: event.id },
+      );
       return;
     }
-    this.rt.log.error('could not record the decided value: history kept changing; serving nothing', { duty: event.correlationId });
-    await this.rt.events.record(
-      'ProposalRefused',
-      event.duty,
-      attempts.map((a) => a.pubkey),
-      { valueHash: event.data.valueHash, refusals: attempts.map((a) => ({ pubkey: a.pubkey, reason: 'history_conflict' })) },
-      { causationId: event.id },
-    );
+    if (outcome.conflicts > 0) {
+      // another writer appended to our shards: the value was decided again on the re-read history
+      this.rt.log.warn('slashing history moved under us; decided again', { duty: event.correlationId, conflicts: outcome.conflicts });
+    }
+    const refusals = outcome.events.flatMap((e) => (e.kind === 'AttestationsRefused' ? e.refusals : []));
+    const refused = new Set<Hex>(refusals.map((r) => r.pubkey));
+    const approved = attempts.map((a) => a.pubkey).filter((pk) => !refused.has(pk));
+    if (refusals.length > 0) {
+      for (const r of refusals) this.refusals.inc({ reason: r.reason });
+      this.rt.log.warn('decided value refused', { duty: event.correlationId, validators: refusals.length, reason: refusals[0]?.reason });
+      await this.rt.events.record('ProposalRefused', event.duty, [...refused], { valueHash: event.data.valueHash, refusals }, { causationId: event.id });
+    }
+    if (approved.length > 0) {
+      await this.rt.events.record('ProposalApproved', event.duty, approved, { valueHash: event.data.valueHash }, { causationId: event.id });
+    }
   }
 
   private prune(slot: number): void {

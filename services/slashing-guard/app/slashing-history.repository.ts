@@ -1,27 +1,124 @@
-import { createHash } from 'node:crypto';
-import { Subjects, type Hex } from '#lib/contracts';
+import { createHash, randomUUID } from 'node:crypto';
+import { Streams, Subjects, isHex, type Hex } from '#lib/contracts';
 import { ConcurrencyConflictError, type EventStore } from '#lib/event-store';
-import { emptySlashingState, evolve, type AttestationAttempt, type SlashingState } from '../domain/slashing.decider.js';
+import { toInterchange, type Interchange, type InterchangeRecords } from '../domain/interchange.js';
+import {
+  decide,
+  emptySlashingState,
+  evolveAll,
+  type AttestationAttempt,
+  type AttestationRecord,
+  type BlockAttempt,
+  type BlockRecord,
+  type SlashingCommand,
+  type SlashingEvent,
+  type SlashingState,
+} from '../domain/slashing.decider.js';
 
-/** What one shard append stores: the attestations recorded for validators of that shard. */
-export interface ShardEntry {
+/**
+ * What one shard append stored, version 1 (walking skeleton): attestations signed by the
+ * guard. Released: never changes; read through `upcastShardEntry`.
+ */
+export interface ShardEntryV1 {
   readonly kind: 'AttestationsRecorded';
   readonly version: 1;
   readonly records: readonly AttestationAttempt[];
 }
 
+/**
+ * Version 2: attestations and blocks, grouped by validator, signed by this guard or imported
+ * from an interchange file (then a signing root may be missing). Carries the full genesis
+ * validators root: subjects hold only its first 8 bytes.
+ */
+export interface ShardEntryV2 {
+  readonly kind: 'HistoryAppended';
+  readonly version: 2;
+  readonly genesisValidatorsRoot: Hex;
+  readonly origin: 'signed' | 'imported';
+  readonly validators: readonly {
+    readonly pubkey: Hex;
+    readonly attestations?: readonly AttestationRecord[];
+    readonly blocks?: readonly BlockRecord[];
+  }[];
+}
+
+export type ShardEntry = ShardEntryV1 | ShardEntryV2;
+
+/** A stored entry this code cannot read: stop rather than guard with a partial history. */
+export class UnreadableShardEntryError extends Error {
+  constructor(subject: string, seq: number, detail: string) {
+    super(`slashing history entry ${subject} seq ${seq} cannot be read: ${detail}`);
+    this.name = 'UnreadableShardEntryError';
+  }
+}
+
+/** The domain facts one stored entry stands for (v1 is upcast on the way). */
+export function shardEntryEvents(entry: unknown, where: { subject: string; seq: number; genesisValidatorsRoot: Hex }): SlashingEvent[] {
+  const e = entry as { kind?: unknown; version?: unknown } | null;
+  if (e?.kind === 'AttestationsRecorded' && e.version === 1) {
+    return [{ kind: 'AttestationsRecorded', records: (e as ShardEntryV1).records }];
+  }
+  if (e?.kind === 'HistoryAppended' && e.version === 2) {
+    const v2 = e as ShardEntryV2;
+    if (v2.genesisValidatorsRoot !== where.genesisValidatorsRoot) {
+      throw new UnreadableShardEntryError(where.subject, where.seq, `it belongs to genesis validators root ${String(v2.genesisValidatorsRoot)}`);
+    }
+    const attestations = v2.validators.flatMap((v) => (v.attestations ?? []).map((a) => ({ ...a, pubkey: v.pubkey })));
+    const blocks = v2.validators.flatMap((v) => (v.blocks ?? []).map((b) => ({ ...b, pubkey: v.pubkey })));
+    if (v2.origin === 'imported') return [{ kind: 'HistoryImported', attestations, blocks }];
+    if (v2.origin === 'signed') {
+      if ([...attestations, ...blocks].some((r) => !isHex(r.signingRoot, 32))) {
+        throw new UnreadableShardEntryError(where.subject, where.seq, 'a signed record has no signing root');
+      }
+      return [
+        { kind: 'AttestationsRecorded', records: attestations as AttestationAttempt[] },
+        { kind: 'BlocksRecorded', records: blocks as BlockAttempt[] },
+      ];
+    }
+  }
+  throw new UnreadableShardEntryError(where.subject, where.seq, `unknown kind/version ${String(e?.kind)}/${String(e?.version)}`);
+}
+
 /** Validators partitioned into a fixed number of shards, one subject each (DESIGN.md "Scale"). */
 export const SHARDS = 16;
 export const shardOf = (pubkey: Hex): number => (createHash('sha256').update(pubkey).digest()[0] ?? 0) % SHARDS;
+/**
+ * Records per stored entry (~100 bytes each): every message stays well under NATS's 1 MB
+ * payload limit, and a read's 256 messages in flight (~13 MB) under the server's pending limit.
+ */
+export const MAX_RECORDS_PER_ENTRY = 500;
+/** How often a record or import re-reads and re-decides after another writer moved the history. */
+export const MAX_ATTEMPTS = 5;
+
+/** Creates (or updates) the stream holding every network's slashing history. */
+export async function ensureSlashingStream(store: EventStore): Promise<void> {
+  await store.ensureStream({ name: Streams.slashing.name, subjects: Streams.slashing.subjects });
+}
+
+export type RecordCommand = Extract<SlashingCommand, { kind: 'RecordAttestations' | 'RecordBlocks' | 'ImportHistory' }>;
+
+export type RecordOutcome =
+  /** Durable: every record the events carry is on the stream; `conflicts` = re-decisions after another writer moved it. */
+  | { readonly ok: true; readonly events: readonly SlashingEvent[]; readonly conflicts: number }
+  /** The history kept moving under us (another writer): nothing of the last attempt may be served. */
+  | { readonly ok: false; readonly reason: 'history_conflict' };
+
+export interface ImportProgress {
+  readonly entriesWritten: number;
+  readonly entriesTotal: number;
+}
 
 /**
  * The slashing history of one network (genesis validators root): a fold of its shard
- * subjects. Appends carry the last sequence this instance has seen on the shard, so a second
- * writer (or a stale view) is refused by JetStream instead of recording a conflicting value.
+ * subjects. Every change goes read → decide → append with the last sequence this view has
+ * seen on the shard, so a second writer (or a stale view) is refused by JetStream instead of
+ * recording a conflicting value; the loser re-reads and decides again.
  */
 export class SlashingHistory {
   private state: SlashingState = emptySlashingState;
   private readonly lastSeq = new Map<number, number>();
+  private registered = false;
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly store: EventStore,
@@ -30,7 +127,8 @@ export class SlashingHistory {
 
   static async load(store: EventStore, genesisValidatorsRoot: Hex): Promise<SlashingHistory> {
     const history = new SlashingHistory(store, genesisValidatorsRoot);
-    for (let shard = 0; shard < SHARDS; shard++) await history.refreshShard(shard);
+    history.registered = (await listRoots(store)).includes(genesisValidatorsRoot);
+    await history.refresh();
     return history;
   }
 
@@ -38,38 +136,214 @@ export class SlashingHistory {
     return this.state;
   }
 
+  /** Last stream sequence this view has folded, per shard (0 = none). */
+  lastSequences(): number[] {
+    return Array.from({ length: SHARDS }, (_, shard) => this.lastSeq.get(shard) ?? 0);
+  }
+
   /** Re-reads one shard from where this view stopped (after a conflict, another writer appended). */
   async refreshShard(shard: number): Promise<void> {
     const subject = Subjects.slashingShard(this.genesisValidatorsRoot, shard);
     const from = (this.lastSeq.get(shard) ?? 0) + 1;
-    for await (const stored of this.store.read<ShardEntry>(subject, { fromSeq: from })) {
-      this.state = evolve(this.state, { kind: 'AttestationsRecorded', records: stored.data.records });
+    let batch: SlashingEvent[] = [];
+    for await (const stored of this.store.read(subject, { fromSeq: from })) {
+      if (stored.seq <= (this.lastSeq.get(shard) ?? 0)) continue;
+      batch.push(...shardEntryEvents(stored.data, { subject, seq: stored.seq, genesisValidatorsRoot: this.genesisValidatorsRoot }));
       this.lastSeq.set(shard, stored.seq);
+      if (batch.length >= 256) {
+        this.state = evolveAll(this.state, batch);
+        batch = [];
+      }
     }
+    this.state = evolveAll(this.state, batch);
   }
 
   /**
-   * Appends records shard by shard with an expected last sequence. Returns the shards that
-   * conflicted (nothing of theirs was written); the caller re-reads them and decides again.
+   * Re-reads every shard, one after another. Not at once: a read keeps up to 256 messages in
+   * flight, and 16 of them with large entries exceed nats-server's per-connection pending limit
+   * (64 MB): the server then drops messages as to a slow consumer and the reads never end.
    */
-  async append(records: readonly AttestationAttempt[], msgIdPrefix: string): Promise<{ conflicted: number[] }> {
-    const byShard = new Map<number, AttestationAttempt[]>();
-    for (const record of records) byShard.set(shardOf(record.pubkey), [...(byShard.get(shardOf(record.pubkey)) ?? []), record]);
+  async refresh(): Promise<void> {
+    for (let shard = 0; shard < SHARDS; shard++) await this.refreshShard(shard);
+  }
+
+  /**
+   * Decides `command` on this view and makes what it records durable; on a conflict re-reads
+   * the shards that moved and decides again, up to MAX_ATTEMPTS. Calls on one instance run
+   * one at a time.
+   */
+  record(command: RecordCommand, msgIdPrefix: string, onProgress?: (p: ImportProgress) => void): Promise<RecordOutcome> {
+    return this.serialised(() => this.recordNow(command, msgIdPrefix, onProgress));
+  }
+
+  /** Merges an interchange file's records (all checked before this is called). */
+  async importInterchange(records: InterchangeRecords, onProgress?: (p: ImportProgress) => void): Promise<RecordOutcome> {
+    if (records.genesisValidatorsRoot !== this.genesisValidatorsRoot) {
+      throw new Error(
+        `interchange is for genesis validators root ${records.genesisValidatorsRoot}, this history is for ${this.genesisValidatorsRoot}`,
+      );
+    }
+    return this.record({ kind: 'ImportHistory', attestations: records.attestations, blocks: records.blocks }, `import:${randomUUID()}`, onProgress);
+  }
+
+  /** Re-reads the stream first, so an export from a long-lived view includes other writers' records. */
+  exportInterchange(pubkeys?: readonly Hex[]): Promise<Interchange> {
+    return this.serialised(async () => {
+      await this.refresh();
+      return toInterchange(this.genesisValidatorsRoot, this.state, pubkeys);
+    });
+  }
+
+  /** One change (or re-read) of this view at a time. */
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async recordNow(command: RecordCommand, msgIdPrefix: string, onProgress?: (p: ImportProgress) => void): Promise<RecordOutcome> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const events = decide(command, this.state);
+      const { conflicted } = await this.append(events, `${msgIdPrefix}:${attempt}`, onProgress);
+      if (conflicted.length === 0) return { ok: true, events, conflicts: attempt };
+      // Another writer got there first: re-read what moved, decide again on the fresh history.
+      for (const shard of conflicted) await this.refreshShard(shard);
+    }
+    return { ok: false, reason: 'history_conflict' };
+  }
+
+  /**
+   * Appends the records the events carry, shard by shard, each entry with an expected last
+   * sequence. Returns the shards that conflicted (their remaining entries were not written).
+   */
+  private async append(events: readonly SlashingEvent[], msgIdPrefix: string, onProgress?: (p: ImportProgress) => void): Promise<{ conflicted: number[] }> {
+    const byShard = shardEntries(this.genesisValidatorsRoot, events);
+    const entriesTotal = [...byShard.values()].reduce((n, entries) => n + entries.length, 0);
+    let entriesWritten = 0;
     const conflicted: number[] = [];
-    for (const [shard, shardRecords] of byShard) {
-      const entry: ShardEntry = { kind: 'AttestationsRecorded', version: 1, records: shardRecords };
-      try {
-        const { seq } = await this.store.append(Subjects.slashingShard(this.genesisValidatorsRoot, shard), entry, {
-          msgId: `${msgIdPrefix}:${shard}`,
-          expectedLastSubjectSeq: this.lastSeq.get(shard) ?? 0,
-        });
-        this.lastSeq.set(shard, seq);
-        this.state = evolve(this.state, { kind: 'AttestationsRecorded', records: shardRecords });
-      } catch (error) {
-        if (!(error instanceof ConcurrencyConflictError)) throw error;
-        conflicted.push(shard);
-      }
+    const written: SlashingEvent[] = [];
+    const failures: unknown[] = [];
+    // shards are independent subjects: their appends go out together (the write-ahead is on
+    // every duty's critical path); a shard's own entries go one after another
+    await Promise.all(
+      [...byShard].map(async ([shard, entries]) => {
+        const subject = Subjects.slashingShard(this.genesisValidatorsRoot, shard);
+        for (const [chunk, entry] of entries.entries()) {
+          try {
+            const { seq } = await this.store.append(subject, entry, { msgId: `${msgIdPrefix}:${shard}:${chunk}`, expectedLastSubjectSeq: this.lastSeq.get(shard) ?? 0 });
+            this.lastSeq.set(shard, seq);
+            written.push(...shardEntryEvents(entry, { subject, seq, genesisValidatorsRoot: this.genesisValidatorsRoot }));
+            entriesWritten++;
+            onProgress?.({ entriesWritten, entriesTotal });
+          } catch (error) {
+            if (error instanceof ConcurrencyConflictError) conflicted.push(shard);
+            else failures.push(error);
+            return;
+          }
+        }
+      }),
+    );
+    // what is durable joins the view with its sequence, even when another shard failed
+    this.state = evolveAll(this.state, written);
+    if (failures.length > 0) throw failures[0];
+    if (entriesWritten > 0 && !this.registered) {
+      await this.store.append(Subjects.slashingRoots, { kind: 'RootRegistered', version: 1, genesisValidatorsRoot: this.genesisValidatorsRoot }, { msgId: `root:${this.genesisValidatorsRoot}` });
+      this.registered = true;
     }
     return { conflicted };
+  }
+}
+
+/** The stored entries for what the events record, per shard, at most MAX_RECORDS_PER_ENTRY records each. */
+export function shardEntries(genesisValidatorsRoot: Hex, events: readonly SlashingEvent[]): Map<number, ShardEntryV2[]> {
+  const out = new Map<number, ShardEntryV2[]>();
+  const add = (origin: ShardEntryV2['origin'], attestations: readonly (AttestationRecord & { pubkey: Hex })[], blocks: readonly (BlockRecord & { pubkey: Hex })[]) => {
+    const perShard = new Map<number, Map<Hex, { attestations: AttestationRecord[]; blocks: BlockRecord[] }>>();
+    const slot = (pubkey: Hex) => {
+      const shard = shardOf(pubkey);
+      const validators = perShard.get(shard) ?? new Map<Hex, { attestations: AttestationRecord[]; blocks: BlockRecord[] }>();
+      perShard.set(shard, validators);
+      const v = validators.get(pubkey) ?? { attestations: [], blocks: [] };
+      validators.set(pubkey, v);
+      return v;
+    };
+    for (const { pubkey, ...record } of attestations) slot(pubkey).attestations.push(record);
+    for (const { pubkey, ...record } of blocks) slot(pubkey).blocks.push(record);
+    for (const [shard, validators] of perShard) {
+      const entries = out.get(shard) ?? [];
+      out.set(shard, entries);
+      let current: ShardEntryV2['validators'][number][] = [];
+      let size = 0;
+      const flush = (): void => {
+        if (current.length > 0) entries.push({ kind: 'HistoryAppended', version: 2, genesisValidatorsRoot, origin, validators: current });
+        current = [];
+        size = 0;
+      };
+      for (const [pubkey, v] of validators) {
+        // a validator with a very long history is split over several entries
+        let a = 0;
+        let b = 0;
+        do {
+          const room = MAX_RECORDS_PER_ENTRY - size;
+          const atts = v.attestations.slice(a, a + room);
+          const blks = v.blocks.slice(b, b + room - atts.length);
+          a += atts.length;
+          b += blks.length;
+          current.push({ pubkey, ...(atts.length > 0 ? { attestations: atts } : {}), ...(blks.length > 0 ? { blocks: blks } : {}) });
+          size += atts.length + blks.length;
+          if (size >= MAX_RECORDS_PER_ENTRY) flush();
+        } while (a < v.attestations.length || b < v.blocks.length);
+      }
+      flush();
+    }
+  };
+  for (const event of events) {
+    switch (event.kind) {
+      case 'AttestationsRecorded':
+        add('signed', event.records, []);
+        break;
+      case 'BlocksRecorded':
+        add('signed', [], event.records);
+        break;
+      case 'HistoryImported':
+        add('imported', event.attestations, event.blocks);
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+async function listRoots(store: EventStore): Promise<Hex[]> {
+  const roots = new Set<Hex>();
+  for await (const e of store.read<{ genesisValidatorsRoot: Hex }>(Subjects.slashingRoots)) roots.add(e.data.genesisValidatorsRoot);
+  return [...roots];
+}
+
+/**
+ * Every network's slashing history on one store, keyed by genesis validators root. A network
+ * reset (Ephemery) asks for a new root and gets a fresh, empty history on new subjects; the old
+ * one stays on the stream, loadable and exportable.
+ */
+export class SlashingHistories {
+  private readonly loaded = new Map<Hex, Promise<SlashingHistory>>();
+
+  constructor(private readonly store: EventStore) {}
+
+  /** The history of one network, loaded from the stream once and then kept current by its writes. */
+  forRoot(genesisValidatorsRoot: Hex): Promise<SlashingHistory> {
+    let history = this.loaded.get(genesisValidatorsRoot);
+    if (history === undefined) {
+      history = SlashingHistory.load(this.store, genesisValidatorsRoot);
+      this.loaded.set(genesisValidatorsRoot, history);
+      history.catch(() => this.loaded.delete(genesisValidatorsRoot));
+    }
+    return history;
+  }
+
+  /** Roots that have any history on the stream. */
+  roots(): Promise<Hex[]> {
+    return listRoots(this.store);
   }
 }

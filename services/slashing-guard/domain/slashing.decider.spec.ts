@@ -4,7 +4,12 @@ import {
   decide,
   emptySlashingState,
   evolve,
+  evolveAll,
+  ValidatorHistory,
   type AttestationAttempt,
+  type BlockAttempt,
+  type ImportedAttestation,
+  type ImportedBlock,
   type SlashingCommand,
   type SlashingEvent,
   type SlashingState,
@@ -97,5 +102,152 @@ describe('slashing guard decider (attestations)', () => {
     expect(decide({ kind: 'CheckAttestations', attempts: [att(A, 1, 2, 5)] }, after)).toEqual([
       { kind: 'AttestationsChecked', verdicts: [{ pubkey: A, ok: true, repeat: false }] },
     ]);
+  });
+});
+
+const blk = (pubkey: Hex, slot: number, r = slot): BlockAttempt => ({ pubkey, slot, signingRoot: root(r) });
+const recordBlocks = (...attempts: BlockAttempt[]): SlashingCommand => ({ kind: 'RecordBlocks', attempts });
+
+/** given(facts).when(command).then(events), for any mix of facts. */
+function givenFacts(...facts: SlashingEvent[]) {
+  const state = evolveAll(emptySlashingState, facts);
+  return {
+    when: (command: SlashingCommand) => ({
+      then: (expected: readonly SlashingEvent[]) => expect(decide(command, state)).toEqual(expected),
+    }),
+  };
+}
+const imported = (attestations: ImportedAttestation[], blocks: ImportedBlock[] = []): SlashingEvent => ({ kind: 'HistoryImported', attestations, blocks });
+const blocksRecorded = (...records: BlockAttempt[]): SlashingEvent => ({ kind: 'BlocksRecorded', records });
+
+describe('slashing guard decider (blocks)', () => {
+  it('records a first block', () => {
+    givenFacts().when(recordBlocks(blk(A, 10))).then([{ kind: 'BlocksRecorded', records: [blk(A, 10)] }]);
+  });
+
+  it('re-approves the identical signing root idempotently', () => {
+    givenFacts(blocksRecorded(blk(A, 10))).when(recordBlocks(blk(A, 10))).then([]);
+    givenFacts(blocksRecorded(blk(A, 10))).when({ kind: 'CheckBlocks', attempts: [blk(A, 10)] }).then([
+      { kind: 'BlocksChecked', verdicts: [{ pubkey: A, ok: true, repeat: true }] },
+    ]);
+  });
+
+  it('refuses a double proposal: same slot, different signing root', () => {
+    givenFacts(blocksRecorded(blk(A, 10)))
+      .when(recordBlocks(blk(A, 10, 11)))
+      .then([{ kind: 'BlocksRefused', refusals: [{ pubkey: A, reason: 'double_proposal' }] }]);
+  });
+
+  it('refuses a slot at or below the lowest slot, but not one between recorded slots (complete strategy)', () => {
+    const history = blocksRecorded(blk(A, 10), blk(A, 20));
+    givenFacts(history).when(recordBlocks(blk(A, 9))).then([{ kind: 'BlocksRefused', refusals: [{ pubkey: A, reason: 'slot_at_or_below_lowest' }] }]);
+    givenFacts(history).when(recordBlocks(blk(A, 15))).then([{ kind: 'BlocksRecorded', records: [blk(A, 15)] }]);
+  });
+
+  it('never re-approves a block imported without a signing root, whatever the root', () => {
+    givenFacts(imported([], [{ pubkey: A, slot: 10 }]))
+      .when(recordBlocks(blk(A, 10)))
+      .then([{ kind: 'BlocksRefused', refusals: [{ pubkey: A, reason: 'double_proposal' }] }]);
+  });
+
+  it('keeps blocks and attestations apart', () => {
+    givenFacts(blocksRecorded(blk(A, 100))).when(record(att(A, 0, 1))).then([{ kind: 'AttestationsRecorded', records: [att(A, 0, 1)] }]);
+  });
+
+  it('refuses a conflict inside one command as if the first had been recorded', () => {
+    givenFacts()
+      .when(recordBlocks(blk(A, 5), blk(A, 5, 6), blk(A, 4)))
+      .then([
+        { kind: 'BlocksRecorded', records: [blk(A, 5)] },
+        {
+          kind: 'BlocksRefused',
+          refusals: [
+            { pubkey: A, reason: 'double_proposal' },
+            { pubkey: A, reason: 'slot_at_or_below_lowest' },
+          ],
+        },
+      ]);
+  });
+});
+
+describe('slashing guard decider (imported history and watermarks)', () => {
+  it('never re-approves an attestation imported without a signing root', () => {
+    givenFacts(imported([{ pubkey: A, sourceEpoch: 1, targetEpoch: 2 }]))
+      .when(record(att(A, 1, 2)))
+      .then([{ kind: 'AttestationsRefused', refusals: [{ pubkey: A, reason: 'double_vote' }] }]);
+  });
+
+  it('takes the lowest source and target from imported data', () => {
+    const history = imported([{ pubkey: A, sourceEpoch: 10, targetEpoch: 20 }]);
+    givenFacts(history).when(record(att(A, 9, 30))).then([{ kind: 'AttestationsRefused', refusals: [{ pubkey: A, reason: 'surrounds_previous' }] }]);
+    givenFacts(imported([{ pubkey: A, sourceEpoch: 10, targetEpoch: 11 }]))
+      .when(record(att(A, 9, 30)))
+      .then([{ kind: 'AttestationsRefused', refusals: [{ pubkey: A, reason: 'surrounds_previous' }] }]);
+    givenFacts(imported([{ pubkey: A, sourceEpoch: 10, targetEpoch: 10 }]))
+      .when(record(att(A, 9, 10)))
+      .then([{ kind: 'AttestationsRefused', refusals: [{ pubkey: A, reason: 'double_vote' }] }]);
+    givenFacts(history).when(record(att(A, 9, 15))).then([{ kind: 'AttestationsRefused', refusals: [{ pubkey: A, reason: 'source_below_lowest' }] }]);
+    givenFacts(history).when(record(att(A, 10, 20))).then([{ kind: 'AttestationsRefused', refusals: [{ pubkey: A, reason: 'double_vote' }] }]);
+    givenFacts(history).when(record(att(A, 12, 19))).then([{ kind: 'AttestationsRefused', refusals: [{ pubkey: A, reason: 'surrounded_by_previous' }] }]);
+    givenFacts(history).when(record(att(A, 10, 19))).then([{ kind: 'AttestationsRefused', refusals: [{ pubkey: A, reason: 'target_at_or_below_lowest' }] }]);
+    givenFacts(history).when(record(att(A, 10, 21))).then([{ kind: 'AttestationsRecorded', records: [att(A, 10, 21)] }]);
+  });
+
+  it('approves an exact repeat at the lowest target (the watermark exception)', () => {
+    givenFacts(imported([{ pubkey: A, sourceEpoch: 10, targetEpoch: 20, signingRoot: root(20) }]))
+      .when({ kind: 'CheckAttestations', attempts: [att(A, 10, 20)] })
+      .then([{ kind: 'AttestationsChecked', verdicts: [{ pubkey: A, ok: true, repeat: true }] }]);
+  });
+
+  it('imports merge: exact duplicates already known (or repeated in the file) are dropped, new ones kept', () => {
+    const known = imported([{ pubkey: A, sourceEpoch: 1, targetEpoch: 2 }], [{ pubkey: A, slot: 3, signingRoot: root(3) }]);
+    givenFacts(known)
+      .when({
+        kind: 'ImportHistory',
+        attestations: [
+          { pubkey: A, sourceEpoch: 1, targetEpoch: 2 },
+          { pubkey: A, sourceEpoch: 1, targetEpoch: 2, signingRoot: root(2) },
+          { pubkey: B, sourceEpoch: 4, targetEpoch: 5 },
+          { pubkey: B, sourceEpoch: 4, targetEpoch: 5 },
+        ],
+        blocks: [{ pubkey: A, slot: 3, signingRoot: root(3) }, { pubkey: A, slot: 4 }],
+      })
+      .then([
+        {
+          kind: 'HistoryImported',
+          attestations: [
+            { pubkey: A, sourceEpoch: 1, targetEpoch: 2, signingRoot: root(2) },
+            { pubkey: B, sourceEpoch: 4, targetEpoch: 5 },
+          ],
+          blocks: [{ pubkey: A, slot: 4 }],
+        },
+      ]);
+    givenFacts(known).when({ kind: 'ImportHistory', attestations: [{ pubkey: A, sourceEpoch: 1, targetEpoch: 2 }], blocks: [] }).then([]);
+  });
+});
+
+describe('validator history index', () => {
+  it('keeps an older version unchanged after a newer one appended, and branches by copying', () => {
+    const v1 = ValidatorHistory.empty.withAttestations([{ sourceEpoch: 0, targetEpoch: 1, signingRoot: root(1) }]);
+    const v2 = v1.withAttestations([{ sourceEpoch: 1, targetEpoch: 2, signingRoot: root(2) }]);
+    const branch = v1.withAttestations([{ sourceEpoch: 1, targetEpoch: 2, signingRoot: root(9) }]);
+    expect(v1.attestations()).toEqual([{ sourceEpoch: 0, targetEpoch: 1, signingRoot: root(1) }]);
+    expect(v1.rootsAtTarget(2)).toEqual([]);
+    expect(v2.rootsAtTarget(2)).toEqual([root(2)]);
+    expect(branch.rootsAtTarget(2)).toEqual([root(9)]);
+    expect(v2.attestationCount).toBe(2);
+  });
+
+  it('finds surrounds behind the fast path (attempts below the highest source or target)', () => {
+    const h = ValidatorHistory.empty.withAttestations([
+      { sourceEpoch: 5, targetEpoch: 6 },
+      { sourceEpoch: 10, targetEpoch: 11 },
+    ]);
+    expect(h.surroundConflict(4, 7)).toBe('surrounds_previous');
+    expect(h.surroundConflict(6, 7)).toBeUndefined();
+    expect(h.surroundConflict(11, 12)).toBeUndefined();
+    expect(h.surroundConflict(9, 12)).toBe('surrounds_previous');
+    const wide = ValidatorHistory.empty.withAttestations([{ sourceEpoch: 1, targetEpoch: 20 }]);
+    expect(wide.surroundConflict(2, 19)).toBe('surrounded_by_previous');
   });
 });

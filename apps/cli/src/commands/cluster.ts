@@ -4,7 +4,7 @@ import { networksChainConfig, type NetworkName } from '@lodestar/config/networks
 import { isHex, type Hex } from '#lib/contracts';
 import { depositNetwork, loadKeystoreDir, readPasswordFile, writeKeystoreDir, type DepositNetwork, type KdfName } from '#lib/keys';
 import { createClusterFiles, isAddress, recoverClusterKeys } from '../cluster-files.js';
-import { UsageError } from '../usage.js';
+import { UsageError } from '../command.js';
 
 export const createClusterUsage = `Usage:
   cohort create cluster (--nodes N [--p2p-host 127.0.0.1] [--p2p-base-port 3610] | --operator-enrs ENR,ENR,...)

@@ -20,7 +20,7 @@ import {
   type Explanation,
   type SlotRange,
 } from '#lib/audit';
-import { UsageError } from '../usage.js';
+import { UsageError, processIo, type CommandIo } from '../command.js';
 
 /**
  * `cohort events`, `cohort events export` and `cohort explain`: the operator's read side of the
@@ -34,14 +34,10 @@ export class EventsUsageError extends UsageError {
 }
 
 /** Where a command writes, and what stops `--follow`; tests pass their own. */
-export interface EventsIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
+export interface EventsIo extends CommandIo {
   /** Ends `--follow`; default: SIGINT or SIGTERM. */
   readonly signal?: AbortSignal;
 }
-
-const processIo: EventsIo = { stdout: process.stdout, stderr: process.stderr };
 
 /** A node's own NATS server (the node config's default `nats.url`). */
 const DEFAULT_NATS = 'nats://127.0.0.1:4222';

@@ -14,7 +14,8 @@ import {
   splitExistingKeys,
   writeKeystoreFile,
 } from '#lib/keys';
-import { KeysUsageError, combineCommand, combineShares, createEnrCommand, type CommandIo } from './keys.js';
+import type { CommandIo } from '../command.js';
+import { KeysUsageError, combineCommand, combineShares, createEnrCommand } from './keys.js';
 
 let root: string;
 beforeEach(() => {

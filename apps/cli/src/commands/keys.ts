@@ -18,7 +18,7 @@ import {
   type KdfName,
   type SecretShare,
 } from '#lib/keys';
-import { UsageError } from '../usage.js';
+import { UsageError, processIo, type CommandIo } from '../command.js';
 
 /**
  * `cohort create enr` and `cohort combine`: the operator-facing key commands. Parsing and
@@ -31,13 +31,6 @@ export class KeysUsageError extends UsageError {
   override readonly name = 'KeysUsageError';
 }
 
-/** Where a command writes; tests pass their own. */
-export interface CommandIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-}
-
-const processIo: CommandIo = { stdout: process.stdout, stderr: process.stderr };
 
 export const createEnrUsage = `Usage:
   cohort create enr [--data-dir .cohort] [--ip 127.0.0.1] [--tcp-port N] [--udp-port N] [--show]
