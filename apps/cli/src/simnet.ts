@@ -21,6 +21,17 @@ export interface SimnetOptions {
   readonly faults?: readonly SimnetFault[];
   /** The cluster to run; default: dealt in memory for `nodes` × `validators`. */
   readonly cluster?: SimnetCluster;
+  /**
+   * The port node `from` dials to reach operator `to`, whose libp2p listens on `port`;
+   * default `port`. Link faults put a proxy there (simnet-links.ts): only each node's view of
+   * its peers' addresses changes, the cluster hash stays the same.
+   */
+  readonly peerPort?: (from: number, to: number, port: number) => number | Promise<number>;
+  /** Test actions at an offset into a slot (cut or heal links, …), printed like faults. */
+  readonly actions?: readonly SimnetAction[];
+  /** Operators run by a harness instead of a Cohort node (e.g. a byzantine node), by operator index. */
+  readonly harnesses?: ReadonlyMap<number, SimnetHarnessFactory>;
+
   readonly logLevel?: NodeConfig['observability']['logLevel'];
   /** One line per slot; default stdout. */
   readonly print?: (line: string) => void;
@@ -37,6 +48,34 @@ export interface SimnetFault {
   readonly node: number;
   readonly atSlot: number;
   readonly offsetMs?: number;
+}
+
+/** Something a test does at `offsetMs` into slot `atSlot`; `label` is printed. */
+export interface SimnetAction {
+  readonly atSlot: number;
+  readonly offsetMs?: number;
+  readonly label: string;
+  run(): void | Promise<void>;
+}
+
+/** What a harness standing in for operator `index` gets: that operator's secrets and view of the cluster. */
+export interface SimnetHarnessContext {
+  readonly index: number;
+  readonly identityKey: Uint8Array;
+  readonly shareSecrets: readonly Uint8Array[];
+  /** The cluster as this operator's node config would hold it (its own entry = its listen port). */
+  readonly cluster: NodeConfig['cluster'];
+  readonly beacon: BeaconMock;
+  readonly print: (line: string) => void;
+}
+
+export type SimnetHarnessFactory = (ctx: SimnetHarnessContext) => Promise<{ stop(): Promise<void> }>;
+
+/** One counter or gauge sample of a node's services at the end of the run (prom-client's JSON). */
+export interface SimnetMetricSample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string | number | undefined>>;
+  readonly value: number;
 }
 
 /**
@@ -90,11 +129,15 @@ export interface SlotReport {
 }
 
 export interface SimnetResult {
+  /** When slot 0 started (unix ms); slot s starts `s × secondsPerSlot` s later. */
+  readonly genesisTimeMs: number;
   readonly slots: readonly SlotReport[];
   readonly beacon: { readonly accepted: BeaconMock['accepted']; readonly rejected: BeaconMock['rejected'] };
   /** Every event each node recorded (index = operator index; stopped nodes: empty). */
   readonly events: readonly (readonly AnyCohortEvent[])[];
   readonly vcErrors: readonly string[];
+  /** Each node's metric samples (all services) at the end of the run; empty for stopped and harness-run operators. */
+  readonly metrics: readonly (readonly SimnetMetricSample[])[];
 }
 
 interface SimNode {
@@ -132,6 +175,8 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
     genesisTime: Math.ceil(Date.now() / 1000) + 4 + n,
   });
   const sim: SimNode[] = [];
+  const harnesses: { stop(): Promise<void> }[] = [];
+  const simNode = (index: number) => sim.find((s) => s.index === index);
   const faultTimers: NodeJS.Timeout[] = [];
   const faultsDone: Promise<void>[] = [];
   // Shutdown in parallel, VCs first (no new requests), then the nodes, then their servers.
@@ -139,18 +184,33 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
     faultTimers.forEach(clearTimeout);
     await Promise.all(faultsDone);
     await Promise.all(sim.map((s) => s.vc.stop().catch(() => undefined)));
-    await Promise.all(sim.map((s) => s.node.stop().catch(() => undefined)));
+    await Promise.all([...sim.map((s) => s.node.stop().catch(() => undefined)), ...harnesses.map((h) => h.stop().catch(() => undefined))]);
     await Promise.all(sim.map((s) => s.nats.stop().catch(() => undefined)));
     await beacon.stop().catch(() => undefined);
   };
   try {
     for (let index = 0; index < n; index++) {
+      const view = opts.peerPort
+        ? {
+            ...cluster,
+            operators: await Promise.all(
+              cluster.operators.map(async (o) => (o.index === index ? o : { ...o, p2pPort: await opts.peerPort!(index, o.index, o.p2pPort) })),
+            ),
+          }
+        : cluster;
+      const harness = opts.harnesses?.get(index);
+      if (harness) {
+        harnesses.push(
+          await harness({ index, identityKey: dealt.identityKeys[index] as Uint8Array, shareSecrets: dealt.shareSecrets[index] ?? [], cluster: view, beacon, print }),
+        );
+        continue;
+      }
       const nats = await startNatsServer();
       const config = parseNodeConfig({
         node: { name: `node${index}`, index },
         beacon: { url: beacon.url, timeoutMs: 2000 },
         nats: { url: nats.url },
-        cluster,
+        cluster: view,
         p2p: { privateKey: toHex(dealt.identityKeys[index] as Uint8Array) },
         gateway: { host: '127.0.0.1', port: ports[n + index] },
         observability: { logLevel: opts.logLevel ?? 'warn' },
@@ -168,7 +228,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       sim.push({ index, nats, config, node, vc, stopped: false });
     }
     for (const index of opts.stopped ?? []) {
-      const s = sim[index];
+      const s = simNode(index);
       if (!s) continue;
       s.stopped = true;
       await s.vc.stop();
@@ -178,12 +238,13 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
     print(
       `simnet: ${n} nodes (threshold ${threshold}), ${cluster.validators.length} validators, ${opts.secondsPerSlot}s slots, ${opts.slots} slots` +
         (opts.stopped?.length ? `, nodes stopped: ${opts.stopped.map((i) => i + 1).join(',')}` : '') +
-        (opts.wrongVcKeys?.length ? `, VCs with wrong keys: ${opts.wrongVcKeys.map((i) => i + 1).join(',')}` : ''),
+        (opts.wrongVcKeys?.length ? `, VCs with wrong keys: ${opts.wrongVcKeys.map((i) => i + 1).join(',')}` : '') +
+        (opts.harnesses?.size ? `, run by a harness: ${[...opts.harnesses.keys()].map((i) => i + 1).join(',')}` : ''),
     );
     const reports: SlotReport[] = [];
     // Each live node's audit log, followed live from its start: the report reads what the
     // nodes recorded, exactly as an operator would.
-    const logs: AnyCohortEvent[][] = sim.map(() => []);
+    const logs: AnyCohortEvent[][] = Array.from({ length: n }, () => []);
     const followers = await Promise.all(
       sim.map(async (s) => {
         if (s.stopped) return undefined;
@@ -193,7 +254,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       }),
     );
     for (const fault of opts.faults ?? []) {
-      const s = sim[fault.node];
+      const s = simNode(fault.node);
       if (!s || s.stopped) continue;
       const at = beacon.slotStartMs(fault.atSlot) + (fault.offsetMs ?? 0);
       faultTimers.push(
@@ -201,6 +262,15 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
           print(`slot ${String(fault.atSlot).padStart(4)}  fault: node ${fault.node + 1} ${fault.kind === 'crash' ? 'crashed' : 'restarted'}`);
           const done = fault.kind === 'crash' ? s.node.stop() : startNode(s.config).then((node) => void (s.node = node));
           faultsDone.push(done.catch((error: unknown) => print(`fault on node ${fault.node + 1} failed: ${String(error)}`)));
+        }, Math.max(0, at - Date.now())),
+      );
+    }
+    for (const action of opts.actions ?? []) {
+      const at = beacon.slotStartMs(action.atSlot) + (action.offsetMs ?? 0);
+      faultTimers.push(
+        setTimeout(() => {
+          print(`slot ${String(action.atSlot).padStart(4)}  action: ${action.label}`);
+          faultsDone.push(Promise.resolve().then(() => action.run()).catch((error: unknown) => print(`action "${action.label}" failed: ${String(error)}`)));
         }, Math.max(0, at - Date.now())),
       );
     }
@@ -221,11 +291,23 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       await f?.store.close();
     }
     const events = logs;
+    const metrics: SimnetMetricSample[][] = Array.from({ length: n }, () => []);
+    for (const s of sim) {
+      if (s.stopped) continue;
+      for (const service of s.node.services) {
+        for (const metric of await service.runtime.metrics.getMetricsAsJSON()) {
+          if (String(metric.type) !== 'counter' && String(metric.type) !== 'gauge') continue;
+          for (const v of metric.values) metrics[s.index]?.push({ name: metric.name, labels: { ...v.labels }, value: v.value });
+        }
+      }
+    }
     return {
+      genesisTimeMs: beacon.slotStartMs(0),
       slots: reports,
       beacon: { accepted: [...beacon.accepted], rejected: [...beacon.rejected] },
       events,
       vcErrors: sim.flatMap((s) => s.vc.stats.errors.map((e) => `vc${s.index}: ${e}`)),
+      metrics,
     };
   } finally {
     await cleanup();

@@ -2,3 +2,4 @@ export * from './nats-server.js';
 export * from './beacon-mock/index.js';
 export * from './vc-mock/index.js';
 export * from './wait.js';
+export * from './link-proxy.js';

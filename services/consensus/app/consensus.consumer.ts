@@ -7,6 +7,7 @@ import {
   dutyDeadlineMs,
   dutyId,
   fromHex,
+  slotAt,
   slotStartMs,
   Subjects,
   type AttesterDuty,
@@ -130,7 +131,10 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
     }
     const { duty, message } = checked;
     const instance = this.instance(duty);
-    if (!instance) return;
+    if (!instance) {
+      this.rejected.inc({ reason: 'unknown_duty' });
+      return;
+    }
     this.enqueue(instance, async () => {
       const carried = message.value;
       const command: QbftCommand =
@@ -183,6 +187,9 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
     const existing = this.instances.get(key);
     if (existing) return existing.closed ? undefined : existing;
     if (slotStartMs(chain.timing, duty.slot) <= this.bootMs) return undefined;
+    // Only duties this node scheduled, and none ahead of the slot clock (one slot of skew):
+    // a peer naming some far slot must not create state, nor push live duties out of the window.
+    if (!this.duties.has(duty.slot) || duty.slot > slotAt(chain.timing, Date.now()) + 1) return undefined;
     const deadline = dutyDeadlineMs(chain.timing, duty);
     if (Date.now() >= deadline) return undefined;
     const { cluster, node } = this.rt.config;

@@ -35,6 +35,11 @@ export interface BeaconMockOptions {
   readonly forkEpochs?: Readonly<Partial<Record<ScheduledFork, number>>>;
   /** Default 0: a free port. */
   readonly port?: number;
+  /**
+   * Fault injection: attestation submissions for these slots are answered 503 (BN unavailable)
+   * and recorded as rejected, as a BN that cannot broadcast would.
+   */
+  readonly failSubmissionsAt?: (slot: number) => boolean;
 }
 
 /** An attestation in the mock's pool, once per (slot, validatorIndex). */
@@ -287,6 +292,11 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     if (!Array.isArray(body)) {
       rejected.push({ reason: 'body is not an array of attestations', body });
       return badRequest(reply, 'body must be an array of phase0 Attestation objects');
+    }
+    const failing = opts.failSubmissionsAt;
+    if (failing && body.some((a: { data?: { slot?: unknown } }) => failing(Number(a?.data?.slot)))) {
+      rejected.push({ reason: 'fault injection: submissions failing', body });
+      return reply.code(503).send(errorBody(503, 'beacon node unavailable (fault injection)'));
     }
     const receivedAtMs = Date.now();
     const { accepted: valid, failures } = checkPoolAttestations(

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Long whole-cluster scenarios, run by CI beside `npm test` (too long for the default run on
+# 2 cores): every simnet test named "[long]" — the 2 | 2 partition and heal, a byzantine peer
+# naming far-future duties. Same vitest set-up as the simnet stage. The 7- and 10-node clusters
+# (apps/cli/src/simnet-scale.e2e.spec.ts) run only with COHORT_SIMNET_SCALE=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/ensure-nats-server.sh
+echo "== long simnet scenarios (COHORT_SIMNET_LONG=1)"
+COHORT_SIMNET_LONG=1 vitest run --config vitest.simnet.config.ts --testNamePattern '\[long\]' \
+  apps/cli/src/simnet-faults.e2e.spec.ts
