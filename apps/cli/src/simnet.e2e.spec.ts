@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { explain, reasonOf } from '#lib/audit';
 import { FAILURE_REASONS, type AnyCohortEvent, type Hex } from '#lib/contracts';
 import { runSimnet, type SimnetResult } from './simnet.js';
 
@@ -87,6 +88,9 @@ describe('simnet: attestations through a 4-node cluster (n = 4, t = 3)', { timeo
           expect(failure.data.reason).toBe('no_consensus');
         }
         expect(events.some((e) => e.type === 'ConsensusTimedOut' && e.duty.slot === slot)).toBe(true);
+        // and `cohort explain` says so
+        const explanation = explain(events, { slot, type: 'attester' });
+        expect(new Set(pubkeys.map((pk) => reasonOf(explanation, pk)))).toEqual(new Set(['no_consensus']));
       }
     }
   });

@@ -5,6 +5,7 @@ import { connectJetStreamEventStore } from '#lib/event-store';
 import { generateIdentityKey, secp256k1PublicKey } from '#lib/p2p';
 import { valueHash } from '#lib/signing';
 import { freePort, startBeaconMock, startNatsServer, startVcMock, type BeaconMock, type NatsServerHandle, type VcMock } from '#lib/test-support';
+import { ensureSlashingStream, parseInterchange, SlashingHistories } from '#service/slashing-guard';
 import { startNode, type RunningNode } from './node.js';
 
 export interface SimnetOptions {
@@ -29,6 +30,15 @@ export interface SimnetOptions {
   readonly peerPort?: (from: number, to: number, port: number) => number | Promise<number>;
   /** Test actions at an offset into a slot (cut or heal links, …), printed like faults. */
   readonly actions?: readonly SimnetAction[];
+  /** Operator indices whose VC is never started (a silent VC): fault injection. */
+  readonly silentVcs?: readonly number[];
+  /** The beacon node answers 503 to the attestations of these slots: fault injection. */
+  readonly failBroadcastAt?: (slot: number) => boolean;
+  /**
+   * Slashing history imported into a node's store before it starts, as `cohort slashing import`
+   * does: EIP-3076 interchange JSON for the chain's genesis validators root.
+   */
+  readonly slashingImports?: ReadonlyMap<number, (genesisValidatorsRoot: Hex) => string>;
   /** Operators run by a harness instead of a Cohort node (e.g. a byzantine node), by operator index. */
   readonly harnesses?: ReadonlyMap<number, SimnetHarnessFactory>;
 
@@ -145,7 +155,8 @@ interface SimNode {
   readonly nats: NatsServerHandle;
   readonly config: NodeConfig;
   node: RunningNode;
-  readonly vc: VcMock;
+  /** Absent for a silent VC. */
+  readonly vc?: VcMock;
   stopped: boolean;
 }
 
@@ -173,6 +184,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
     validators: cluster.validators.map((v) => ({ pubkey: v.groupPubkey })),
     secondsPerSlot: opts.secondsPerSlot,
     genesisTime: Math.ceil(Date.now() / 1000) + 4 + n,
+    ...(opts.failBroadcastAt ? { failSubmissionsAt: opts.failBroadcastAt } : {}),
   });
   const sim: SimNode[] = [];
   const harnesses: { stop(): Promise<void> }[] = [];
@@ -183,7 +195,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
   const cleanup = async () => {
     faultTimers.forEach(clearTimeout);
     await Promise.all(faultsDone);
-    await Promise.all(sim.map((s) => s.vc.stop().catch(() => undefined)));
+    await Promise.all(sim.map((s) => s.vc?.stop().catch(() => undefined)));
     await Promise.all([...sim.map((s) => s.node.stop().catch(() => undefined)), ...harnesses.map((h) => h.stop().catch(() => undefined))]);
     await Promise.all(sim.map((s) => s.nats.stop().catch(() => undefined)));
     await beacon.stop().catch(() => undefined);
@@ -215,23 +227,27 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
         gateway: { host: '127.0.0.1', port: ports[n + index] },
         observability: { logLevel: opts.logLevel ?? 'warn' },
       });
+      const history = opts.slashingImports?.get(index);
+      if (history) await importSlashingHistory(nats.url, history(beacon.genesisValidatorsRoot));
       const node = await startNode(config).catch(async (error: unknown) => {
         await nats.stop();
         throw error;
       });
-      const vc = await startVcMock({
-        name: `vc${index}`,
-        beaconUrl: `http://127.0.0.1:${ports[n + index]}`,
-        secretKeys: dealt.shareSecrets[index] ?? [],
-        signWithWrongKey: opts.wrongVcKeys?.includes(index) ?? false,
-      });
-      sim.push({ index, nats, config, node, vc, stopped: false });
+      const vc = opts.silentVcs?.includes(index)
+        ? undefined
+        : await startVcMock({
+            name: `vc${index}`,
+            beaconUrl: `http://127.0.0.1:${ports[n + index]}`,
+            secretKeys: dealt.shareSecrets[index] ?? [],
+            signWithWrongKey: opts.wrongVcKeys?.includes(index) ?? false,
+          });
+      sim.push({ index, nats, config, node, ...(vc ? { vc } : {}), stopped: false });
     }
     for (const index of opts.stopped ?? []) {
       const s = simNode(index);
       if (!s) continue;
       s.stopped = true;
-      await s.vc.stop();
+      await s.vc?.stop();
       await s.node.stop();
       await s.nats.stop();
     }
@@ -306,7 +322,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       slots: reports,
       beacon: { accepted: [...beacon.accepted], rejected: [...beacon.rejected] },
       events,
-      vcErrors: sim.flatMap((s) => s.vc.stats.errors.map((e) => `vc${s.index}: ${e}`)),
+      vcErrors: sim.flatMap((s) => (s.vc?.stats.errors ?? []).map((e) => `vc${s.index}: ${e}`)),
       metrics,
     };
   } finally {
@@ -359,4 +375,17 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done);
   });
+}
+
+/** Imports an EIP-3076 interchange into a node's slashing history, through the same path as `cohort slashing import`. */
+async function importSlashingHistory(natsUrl: string, interchange: string): Promise<void> {
+  const records = parseInterchange(interchange, 'simnet slashing history');
+  const store = await connectJetStreamEventStore({ servers: natsUrl, name: 'simnet-slashing-import' });
+  try {
+    await ensureSlashingStream(store);
+    const outcome = await (await new SlashingHistories(store).forRoot(records.genesisValidatorsRoot)).importInterchange(records);
+    if (!outcome.ok) throw new Error('simnet: slashing history import conflicted');
+  } finally {
+    await store.close();
+  }
 }
