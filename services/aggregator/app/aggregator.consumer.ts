@@ -147,6 +147,8 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
         this.rt.log.warn('peer partial signatures refused: sender binding', { from, refused: payload.partials.length - partials.length, shareIndex });
       }
       if (shareIndex === undefined) return;
+      // Only duties this node scheduled: a peer naming an unknown or far-future duty creates no state.
+      if (typeof payload.duty?.slot !== 'number' || !this.duties.has(dutyId(payload.duty))) return void this.rejected.inc({ reason: 'unknown_duty' });
       return this.with(payload.duty, (d) => this.record(d, shareIndex, partials, false));
     });
     for (const sub of subs) this.closers.push(() => sub.close());
