@@ -12,6 +12,7 @@ import { ClusterDirError, loadSimnetCluster, resolveNodeConfigFiles } from './cl
 import { combineClusterCommand, combineClusterUsage, createClusterCommand, createClusterUsage } from './commands/cluster.js';
 import { eventsCommand, eventsUsage, explainCommand, explainUsage } from './commands/events.js';
 import { combineCommand, combineUsage, createEnrCommand, createEnrUsage } from './commands/keys.js';
+import { replayCommand, replayUsage } from './commands/replay.js';
 import { slashingCommand, slashingUsage } from './commands/slashing.js';
 import { startNode, startService } from './node.js';
 import { runSimnet } from './simnet.js';
@@ -43,6 +44,7 @@ ${SIMNET_USAGE}${NODE_USAGE}  cohort create enr …          this operator's ide
   cohort combine …             recover validator keys from threshold share keystores
   cohort events …              query, follow or export a node's event log
   cohort explain …             why a duty failed (or how it succeeded), from the event log
+  cohort replay …              re-run a slot range's recorded inputs through the deciders; report divergences
   cohort slashing …            slashing-protection history: EIP-3076 import and export
   cohort help [COMMAND]        this text, or a command's flags (e.g. \`cohort help create cluster\`)
 `;
@@ -56,6 +58,7 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   combine: `${combineUsage}\n${combineClusterUsage}`,
   events: eventsUsage,
   explain: explainUsage,
+  replay: replayUsage,
   slashing: slashingUsage,
 };
 
@@ -77,6 +80,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return eventsCommand(rest);
     case 'explain':
       return explainCommand(rest);
+    case 'replay':
+      return replayCommand(rest);
     case 'slashing':
       return slashingCommand(rest);
     case undefined:

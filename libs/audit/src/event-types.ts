@@ -41,6 +41,8 @@ export const EVENT_STEP = {
   Broadcast: 'broadcast',
   BroadcastFailed: null,
   DutyFailed: null,
+  PeerPartialsReceived: null,
+  SignaturesExpected: null,
 } as const satisfies Record<EventType, DutyStep | null>;
 
 export const EVENT_TYPES = Object.keys(EVENT_STEP) as readonly EventType[];
@@ -96,6 +98,10 @@ export function eventDetail(event: AnyCohortEvent): string {
     case 'BroadcastFailed':
     case 'DutyFailed':
       return `${event.data.reason}: ${event.data.detail}`;
+    case 'PeerPartialsReceived':
+      return `share ${event.data.shareIndex}: ${event.data.partials.length} received, ${event.data.partials.filter((p) => !p.valid).length} invalid`;
+    case 'SignaturesExpected':
+      return `${event.data.roots.length} signing root(s), threshold ${event.data.threshold} of ${event.data.totalShares}`;
     default:
       return assertNever(event);
   }

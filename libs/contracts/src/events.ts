@@ -22,6 +22,14 @@ export interface PartialSignature {
   readonly signature: Hex;
 }
 
+/** A peer's share signature as the aggregator applied it: `valid` is its batched verification verdict. */
+export interface VerifiedPartial {
+  readonly pubkey: Hex;
+  readonly signingRoot: Hex;
+  readonly signature: Hex;
+  readonly valid: boolean;
+}
+
 /**
  * Every event's payload, by type and version. A released (type, version) never changes:
  * a new shape is a new version plus an upcaster (STYLE.md rule 6).
@@ -49,6 +57,23 @@ export interface EventPayloads {
   Broadcast: { readonly count: number };
   BroadcastFailed: { readonly reason: FailureReason; readonly detail: string };
   DutyFailed: { readonly reason: FailureReason; readonly detail: string };
+  /**
+   * The aggregator's inputs no other event records, so `cohort replay` can re-run the
+   * aggregation from one node's log (issue 6). One per peer message: the partials under the
+   * share index the cluster assigned to the authenticated sender, with the verdict applied.
+   */
+  PeerPartialsReceived: { readonly shareIndex: number; readonly partials: readonly VerifiedPartial[] };
+  /**
+   * The signing roots the aggregator expects once values are approved (computed from the
+   * decided data and the chain's signing domain, which the log does not hold), with the
+   * aggregation's parameters.
+   */
+  SignaturesExpected: {
+    readonly threshold: number;
+    readonly totalShares: number;
+    readonly selfShareIndex: number;
+    readonly roots: readonly { readonly pubkey: Hex; readonly signingRoot: Hex }[];
+  };
 }
 
 export type EventType = keyof EventPayloads;

@@ -49,6 +49,8 @@ interface DutyAggregation {
   /** Peer partials that arrived before this node knew what was decided. */
   early: { shareIndex: number; partials: readonly PartialSignature[] }[];
   queue: Promise<void>;
+  /** Inputs recorded for replay so far: makes each one's event id unique (a repeated message is an input too). */
+  inputs: number;
   deadline?: NodeJS.Timeout;
   firstLocalAtMs?: number;
 }
@@ -170,7 +172,7 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     if (!d) {
       const deadlineMs = dutyDeadlineMs(chain.timing, duty);
       if (Date.now() >= deadlineMs || slotStartMs(chain.timing, duty.slot) <= this.bootMs) return Promise.resolve();
-      const created: DutyAggregation = { duty, state: initialAggregationState, duties: [], items: new Map(), early: [], queue: Promise.resolve() };
+      const created: DutyAggregation = { duty, state: initialAggregationState, duties: [], items: new Map(), early: [], queue: Promise.resolve(), inputs: 0 };
       created.deadline = setTimeout(() => void this.with(duty, (x) => this.apply(x, { kind: 'ExpireDuty' })), deadlineMs - Date.now());
       this.duties.set(key, created);
       for (const [k, old] of this.duties) if (old.duty.slot < duty.slot - 64) this.duties.delete(k);
@@ -188,7 +190,12 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     if (!chain || !d.decided) return;
     const wanted = new Set(approved);
     for (const item of attesterSigningItems(chain.signing, d.duties, d.decided)) if (wanted.has(item.pubkey)) d.items.set(item.pubkey, item);
-    await this.apply(d, { kind: 'ExpectSignatures', roots: [...wanted].flatMap((pk) => { const i = d.items.get(pk); return i ? [{ pubkey: pk, signingRoot: i.signingRoot }] : []; }) });
+    const roots = [...wanted].flatMap((pk) => { const i = d.items.get(pk); return i ? [{ pubkey: pk, signingRoot: i.signingRoot }] : []; });
+    // Recorded for `cohort replay`: the roots come from the chain's signing domain, which the log does not hold.
+    if (roots.length > 0) {
+      await this.rt.events.record('SignaturesExpected', d.duty, roots.map((r) => r.pubkey), { ...this.def, roots }, { discriminator: `in${++d.inputs}` });
+    }
+    await this.apply(d, { kind: 'ExpectSignatures', roots });
     const early = d.early.splice(0);
     for (const batch of early) await this.record(d, batch.shareIndex, batch.partials, false);
   }
@@ -208,11 +215,12 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
       });
       invalid = new Set(findInvalid(sets));
     }
-    await this.apply(d, {
-      kind: 'RecordPartials',
-      shareIndex,
-      partials: partials.map((p, i) => ({ pubkey: p.pubkey, signingRoot: p.signingRoot, signature: p.signature, valid: !invalid.has(i) })),
-    });
+    const verified = partials.map((p, i) => ({ pubkey: p.pubkey, signingRoot: p.signingRoot, signature: p.signature, valid: !invalid.has(i) }));
+    // A peer's message is recorded as applied (own partials are already, as PartialSignatureSubmitted): `cohort replay` re-runs it.
+    if (!trusted) {
+      await this.rt.events.record('PeerPartialsReceived', d.duty, verified.map((p) => p.pubkey), { shareIndex, partials: verified }, { discriminator: `in${++d.inputs}` });
+    }
+    await this.apply(d, { kind: 'RecordPartials', shareIndex, partials: verified });
   }
 
   private async apply(d: DutyAggregation, command: AggregationCommand): Promise<void> {

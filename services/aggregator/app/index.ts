@@ -1,1 +1,10 @@
 export * from './aggregator.module.js';
+export {
+  decide as decideAggregation,
+  evolve as evolveAggregation,
+  initialAggregationState,
+  type AggregationCommand,
+  type AggregationDefinition,
+  type AggregationEvent,
+  type AggregationState,
+} from '../domain/aggregation.decider.js';
