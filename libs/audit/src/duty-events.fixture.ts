@@ -1,6 +1,5 @@
+import { recordedEvent } from '#lib/test-support';
 import {
-  EVENT_VERSION,
-  dutyId,
   type AnyCohortEvent,
   type CohortEvent,
   type Duty,
@@ -47,18 +46,8 @@ export function event<T extends EventType>(
   options: { node?: string; discriminator?: string; duty?: Duty } = {},
 ): CohortEvent<T> {
   const duty = options.duty ?? DUTY;
-  const node = options.node ?? NODE;
-  return {
-    id: [node, service, type, dutyId(duty), options.discriminator].filter(Boolean).join(':'),
-    type,
-    version: EVENT_VERSION,
-    duty,
-    pubkeys,
-    correlationId: dutyId(duty),
-    producer: { node, service },
-    time: new Date(GENESIS_MS + duty.slot * SECONDS_PER_SLOT * 1000 + atMs).toISOString(),
-    data,
-  };
+  const timeMs = GENESIS_MS + duty.slot * SECONDS_PER_SLOT * 1000 + atMs;
+  return recordedEvent({ type, service, node: options.node ?? NODE, duty, pubkeys, data, timeMs, ...(options.discriminator ? { discriminator: options.discriminator } : {}) });
 }
 
 const all = VALIDATORS;

@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import { generateSecretKey, initBls, sign, splitSecret } from '#lib/bls';
 import {
-  EVENT_VERSION,
   dutyId,
   fromHex,
   toHex,
   type AnyCohortEvent,
   type AttestationDataJson,
   type AttesterDuty,
-  type CohortEvent,
   type Duty,
   type EventPayloads,
   type EventType,
@@ -16,6 +14,7 @@ import {
   type ServiceName,
 } from '#lib/contracts';
 import { valueHash } from '#lib/signing';
+import { recordedEvent } from '#lib/test-support';
 
 /**
  * Test and bench data: one node's recorded log of attester epochs, as node0 (share 1) of a
@@ -62,17 +61,16 @@ export async function recordedEpochs(opts: RecordedEpochOptions): Promise<Record
   const record = <T extends EventType>(type: T, service: ServiceName, duty: Duty, pubkeys: readonly Hex[], data: EventPayloads[T], atMs: number) => {
     const n = (seq.get(`${type}/${dutyId(duty)}`) ?? 0) + 1;
     seq.set(`${type}/${dutyId(duty)}`, n);
-    const event: CohortEvent<T> = {
-      id: `${node}:${service}:${type}:${dutyId(duty)}:${n}`,
+    const event = recordedEvent({
       type,
-      version: EVENT_VERSION,
+      service,
+      node,
       duty,
       pubkeys,
-      correlationId: dutyId(duty),
-      producer: { node, service },
-      time: new Date(GENESIS_MS + duty.slot * SECONDS_PER_SLOT * 1000 + atMs).toISOString(),
       data,
-    };
+      timeMs: GENESIS_MS + duty.slot * SECONDS_PER_SLOT * 1000 + atMs,
+      discriminator: String(n),
+    });
     events.push(event as unknown as AnyCohortEvent);
   };
 
