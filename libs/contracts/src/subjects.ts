@@ -31,6 +31,10 @@ export const Subjects = {
   slashingShard(genesisValidatorsRoot: string, shard: number): string {
     return `cohort.slashing.${genesisValidatorsRoot.slice(2, 18)}.${shard}`;
   },
+  /** Every shard of one network's slashing history (a wildcard for one ordered read). */
+  slashingShards(genesisValidatorsRoot: string): string {
+    return `cohort.slashing.${genesisValidatorsRoot.slice(2, 18)}.*`;
+  },
   /** Registry of the genesis validators roots that have a slashing history (one entry per root). */
   slashingRoots: 'cohort.slashing.roots',
   /** Read-only validity check of consensus against the slashing history (request/reply). */
