@@ -1,5 +1,7 @@
 export { createPeerNetwork, PeerNetworkConfigError, PeerUnreachableError } from './peer-network.js';
-export type { PeerNetwork, PeerNetworkOptions, PeerSpec, ReconnectPolicy, RetryPolicy } from './peer-network.js';
+export type { PeerNetwork, PeerNetworkOptions, PeerSpec, PingOutcome, PingPolicy, ReconnectPolicy, RetryPolicy } from './peer-network.js';
+export { PING_PROTOCOL, createWallClock, ntpRoundTrip } from './ping.js';
+export type { PingSample } from './ping.js';
 export type { RejectReason } from './envelope.js';
 export { REJECT_REASONS, DEFAULT_MAX_PAYLOAD_BYTES } from './envelope.js';
 export { generateIdentityKey, peerIdOf, secp256k1PublicKey } from './identity.js';

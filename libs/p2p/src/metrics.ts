@@ -1,4 +1,5 @@
 import { REJECT_REASONS, type RejectReason } from './envelope.js';
+import type { PingSample } from './ping.js';
 
 /**
  * Plain counters, so the node can export them through prom-client (or anything else)
@@ -15,6 +16,10 @@ export interface PeerMetrics {
   readonly rejected: Readonly<Record<RejectReason, number>>;
   /** Connections re-established by the background reconnect loop. */
   readonly reconnects: number;
+  /** Latest successful ping, by operator index; a peer that stops answering keeps its last sample. */
+  readonly pings: Readonly<Record<number, PingSample>>;
+  /** Pings that failed or timed out, by operator index. */
+  readonly pingFailures: Readonly<Record<number, number>>;
 }
 
 export interface MetricsRecorder {
@@ -23,6 +28,8 @@ export interface MetricsRecorder {
   sendFailed(protocol: string): void;
   rejected(reason: RejectReason): void;
   reconnected(): void;
+  pinged(peer: number, sample: PingSample): void;
+  pingFailed(peer: number): void;
   snapshot(): PeerMetrics;
 }
 
@@ -31,6 +38,8 @@ export function createMetricsRecorder(): MetricsRecorder {
   const messagesReceived = new Map<string, number>();
   const sendFailures = new Map<string, number>();
   const rejected = new Map<RejectReason, number>(REJECT_REASONS.map((reason) => [reason, 0]));
+  const pings = new Map<number, PingSample>();
+  const pingFailures = new Map<number, number>();
   let reconnects = 0;
   const bump = <K>(counts: Map<K, number>, key: K): void => {
     counts.set(key, (counts.get(key) ?? 0) + 1);
@@ -43,12 +52,16 @@ export function createMetricsRecorder(): MetricsRecorder {
     reconnected: () => {
       reconnects += 1;
     },
+    pinged: (peer, sample) => pings.set(peer, sample),
+    pingFailed: (peer) => bump(pingFailures, peer),
     snapshot: () => ({
       messagesSent: Object.fromEntries(messagesSent),
       messagesReceived: Object.fromEntries(messagesReceived),
       sendFailures: Object.fromEntries(sendFailures),
       rejected: Object.fromEntries(rejected) as Record<RejectReason, number>,
       reconnects,
+      pings: Object.fromEntries(pings),
+      pingFailures: Object.fromEntries(pingFailures),
     }),
   };
 }

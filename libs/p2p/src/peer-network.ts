@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
@@ -20,6 +21,16 @@ import {
 } from './envelope.js';
 import { peerIdOf, secp256k1PublicKey } from './identity.js';
 import { createMetricsRecorder, type PeerMetrics } from './metrics.js';
+import {
+  PING_PROTOCOL,
+  PING_REQUEST_BYTES,
+  PING_RESPONSE_BYTES,
+  createWallClock,
+  decodePingResponse,
+  encodePingResponse,
+  ntpRoundTrip,
+  type PingSample,
+} from './ping.js';
 
 export interface PeerSpec {
   /** Operator index 0..n-1, as in the cluster lock's operator list. */
@@ -44,6 +55,18 @@ export interface ReconnectPolicy {
   readonly maxDelayMs: number;
 }
 
+export interface PingPolicy {
+  /** Pause between two rounds of pings to every other operator (startPinging). */
+  readonly intervalMs: number;
+  /** Bound on one ping: dial, request, response. A peer that does not answer in time is a failed ping. */
+  readonly timeoutMs: number;
+}
+
+/** What one ping of the periodic round gave: a sample, or why there is none. */
+export type PingOutcome =
+  | { readonly peer: number; readonly ok: true; readonly sample: PingSample }
+  | { readonly peer: number; readonly ok: false; readonly error: string };
+
 export interface PeerNetworkOptions {
   /** 32-byte secp256k1 secret: this operator's ENR identity. Never logged, never leaves this module. */
   readonly privateKey: Uint8Array;
@@ -59,6 +82,10 @@ export interface PeerNetworkOptions {
   readonly maxPayloadBytes?: number;
   readonly sendRetry?: Partial<RetryPolicy>;
   readonly reconnect?: Partial<ReconnectPolicy>;
+  /** Defaults: every 10 s, 2 s per ping. */
+  readonly ping?: Partial<PingPolicy>;
+  /** Wall clock for ping timestamps, ms since the Unix epoch (fractions allowed); injectable to simulate a skewed clock. */
+  readonly now?: () => number;
 }
 
 export interface PeerNetwork {
@@ -77,6 +104,17 @@ export interface PeerNetwork {
   broadcast(protocol: string, payload: Uint8Array): Promise<{ delivered: number[]; failed: number[] }>;
   /** Operator indices with an open connection now. */
   connectedPeers(): number[];
+  /**
+   * One ping (RFC 5905 §8 arithmetic, `ping.ts`): round-trip time and the peer's clock offset.
+   * Rejects with PeerUnreachableError when the peer does not answer within `ping.timeoutMs`
+   * (counted in peerMetrics().pingFailures); a sample is recorded in peerMetrics().pings.
+   */
+  ping(to: number): Promise<PingSample>;
+  /**
+   * Pings every other operator now and then every `ping.intervalMs` until stop(), reporting each
+   * outcome to `onPing`. A dead peer yields failed outcomes, never an exception. Once per network.
+   */
+  startPinging(onPing?: (outcome: PingOutcome) => void): void;
   peerMetrics(): PeerMetrics;
   stop(): Promise<void>;
 }
@@ -107,6 +145,9 @@ export interface PeerNetworkHooks {
 
 const DEFAULT_RETRY: RetryPolicy = { attempts: 6, initialDelayMs: 50, maxDelayMs: 1_000, attemptTimeoutMs: 2_000 };
 const DEFAULT_RECONNECT: ReconnectPolicy = { initialDelayMs: 100, maxDelayMs: 10_000 };
+const DEFAULT_PING: PingPolicy = { intervalMs: 10_000, timeoutMs: 2_000 };
+/** Each operator pings once per interval; a few concurrent pings per peer is already abnormal. */
+const MAX_PING_STREAMS = 8;
 /** An inbound sender that stalls mid-message is cut off after this. */
 const INBOUND_READ_TIMEOUT_MS = 10_000;
 /** One stream per message: allow a full broadcast burst of QBFT + partial-signature traffic per peer. */
@@ -131,6 +172,8 @@ export async function createPeerNetworkWith(opts: PeerNetworkOptions, hooks: Pee
   const handlers = new Map<string, (from: number, payload: Uint8Array) => void>();
   const stopping = new AbortController();
   const reconnecting = new Set<number>();
+  const now = opts.now ?? createWallClock();
+  let pinging = false;
 
   const reject = (reason: RejectReason, peer?: string, protocol?: string): void => {
     metrics.rejected(reason);
@@ -296,10 +339,96 @@ export async function createPeerNetworkWith(opts: PeerNetworkOptions, hooks: Pee
     await deliver(op, protocol, seal(protocol, payload));
   };
 
+  // Ping answers travel on a raw stream, not in a signed envelope: noise has already
+  // authenticated the operator, the answer is never relayed or stored, and signing between
+  // t2 and the write would add a millisecond of skew to every measurement.
+  const answerPing = async (stream: Stream, connection: Connection): Promise<void> => {
+    const remote = connection.remotePeer.toString();
+    if (!byPeerId.has(remote)) {
+      reject('unknown_peer', remote, PING_PROTOCOL);
+      stream.abort(new Error('unknown peer'));
+      return;
+    }
+    const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(config.ping.timeoutMs)]);
+    const nonce = await readExactly(stream, PING_REQUEST_BYTES, signal);
+    const t1 = now();
+    if (nonce === undefined) {
+      reject('malformed', remote, PING_PROTOCOL);
+      stream.abort(new Error('malformed ping'));
+      return;
+    }
+    const t2 = now();
+    try {
+      if (!stream.send(encodePingResponse(nonce, t1, t2))) await stream.onDrain({ signal });
+      await stream.close({ signal });
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+  await node.handle(PING_PROTOCOL, answerPing, { maxInboundStreams: MAX_PING_STREAMS, maxOutboundStreams: MAX_PING_STREAMS });
+
+  const pingOnce = async (op: Operator): Promise<PingSample> => {
+    const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(config.ping.timeoutMs)]);
+    const nonce = new Uint8Array(randomBytes(PING_REQUEST_BYTES));
+    // t0 is read after the dial: connection set-up is not round-trip time.
+    const stream = await node.dialProtocol(op.peerId, PING_PROTOCOL, { signal, negotiateFully: false });
+    try {
+      const t0 = now();
+      if (!stream.send(nonce)) await stream.onDrain({ signal });
+      const response = await readExactly(stream, PING_RESPONSE_BYTES, signal);
+      const t3 = now();
+      const times = response === undefined ? undefined : decodePingResponse(response, nonce);
+      if (times === undefined) throw new Error(signal.aborted ? 'ping timed out' : 'malformed ping response');
+      void stream.close().catch(() => undefined);
+      return { ...ntpRoundTrip(t0, times.t1, times.t2, t3), atMs: t3 };
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+  };
+
+  const ping = async (to: number): Promise<PingSample> => {
+    const op = operators[to];
+    if (op === undefined || to === self.index) throw new RangeError(`cannot ping operator ${to}: not another operator of the cluster`);
+    try {
+      const sample = await pingOnce(op);
+      metrics.pinged(to, sample);
+      return sample;
+    } catch (err) {
+      // A ping cut short by stop() is not the peer's failure.
+      if (!stopping.signal.aborted) metrics.pingFailed(to);
+      throw new PeerUnreachableError(to, PING_PROTOCOL, 1, { cause: err });
+    }
+  };
+
+  const pingLoop = async (onPing: (outcome: PingOutcome) => void): Promise<void> => {
+    const others = operators.filter((op) => op.index !== self.index);
+    while (!stopping.signal.aborted) {
+      await Promise.all(
+        others.map(async (op): Promise<void> => {
+          let outcome: PingOutcome;
+          try {
+            outcome = { peer: op.index, ok: true, sample: await ping(op.index) };
+          } catch (err) {
+            const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+            outcome = { peer: op.index, ok: false, error: cause };
+          }
+          if (stopping.signal.aborted) return;
+          try {
+            onPing(outcome);
+          } catch {
+            // the listener's bug must not stop the measurements of every peer
+          }
+        }),
+      );
+      await sleep(config.ping.intervalMs, stopping.signal);
+    }
+  };
+
   return {
     selfIndex: self.index,
     handle(protocol, handler) {
-      if (handlers.has(protocol)) throw new PeerNetworkConfigError(`a handler for ${protocol} is already registered`);
+      if (handlers.has(protocol) || protocol === PING_PROTOCOL) throw new PeerNetworkConfigError(`a handler for ${protocol} is already registered`);
       handlers.set(protocol, handler);
       // The registrar records the handler synchronously; the promise only updates our own peer record.
       void node.handle(protocol, (stream, connection) => onStream(protocol, stream, connection), {
@@ -330,6 +459,12 @@ export async function createPeerNetworkWith(opts: PeerNetworkOptions, hooks: Pee
       return { delivered, failed };
     },
     connectedPeers,
+    ping,
+    startPinging(onPing = () => undefined) {
+      if (pinging) throw new PeerNetworkConfigError('pinging is already started');
+      pinging = true;
+      void pingLoop(onPing);
+    },
     peerMetrics: () => metrics.snapshot(),
     async stop() {
       stopping.abort();
@@ -346,6 +481,7 @@ interface ParsedOptions {
   readonly maxPayloadBytes: number;
   readonly retry: RetryPolicy;
   readonly reconnect: ReconnectPolicy;
+  readonly ping: PingPolicy;
 }
 
 /** Validates everything up front and reports every problem at once (STYLE.md §7). */
@@ -393,8 +529,11 @@ function parseOptions(opts: PeerNetworkOptions): ParsedOptions {
   if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes <= 0) problems.push('maxPayloadBytes must be a positive integer');
   const retry = { ...DEFAULT_RETRY, ...opts.sendRetry };
   if (!Number.isInteger(retry.attempts) || retry.attempts < 1) problems.push('sendRetry.attempts must be at least 1');
+  const ping = { ...DEFAULT_PING, ...opts.ping };
+  if (!Number.isFinite(ping.intervalMs) || ping.intervalMs <= 0) problems.push('ping.intervalMs must be a positive number');
+  if (!Number.isFinite(ping.timeoutMs) || ping.timeoutMs <= 0) problems.push('ping.timeoutMs must be a positive number');
   if (problems.length > 0 || self === undefined) throw new PeerNetworkConfigError(problems.join('; '));
-  return { operators, self, clusterHash, genesisValidatorsRoot, maxPayloadBytes, retry, reconnect: { ...DEFAULT_RECONNECT, ...opts.reconnect } };
+  return { operators, self, clusterHash, genesisValidatorsRoot, maxPayloadBytes, retry, reconnect: { ...DEFAULT_RECONNECT, ...opts.reconnect }, ping };
 }
 
 function listenAddress(host: string, port: number): Multiaddr {
@@ -423,6 +562,27 @@ async function readToEnd(stream: Stream, maxBytes: number): Promise<Uint8Array |
     clearTimeout(timer);
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/** Exactly `length` bytes from the stream; undefined if it ends early, sends more, fails or `signal` aborts. */
+async function readExactly(stream: Stream, length: number, signal: AbortSignal): Promise<Uint8Array | undefined> {
+  const onAbort = (): void => stream.abort(new Error('read timed out'));
+  signal.addEventListener('abort', onAbort, { once: true });
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    if (signal.aborted) return undefined;
+    for await (const chunk of stream) {
+      chunks.push(chunk instanceof Uint8Array ? chunk : chunk.subarray());
+      total += chunk.byteLength;
+      if (total >= length) break;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  return total === length ? Buffer.concat(chunks) : undefined;
 }
 
 async function drainUntilRemoteClose(stream: Stream, signal: AbortSignal): Promise<void> {

@@ -4,6 +4,7 @@ import { fromHex, PEER_PROTOCOLS, Subjects, type PeerInbound, type PeerOutbound,
 import { decodeJson, encodeJson } from '#lib/messaging';
 import { createPeerNetwork, type PeerNetwork } from '#lib/p2p';
 import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
+import { createPingRecorder } from './ping-metrics.js';
 import { signOutboundQbft } from './qbft-outbound.js';
 
 /**
@@ -16,6 +17,9 @@ import { signOutboundQbft } from './qbft-outbound.js';
  * hands over its own messages unsigned, and this bridge — the only holder of the key — signs
  * every message in the tree this operator wrote, so that a peer relaying it inside a
  * justification cannot alter it. Consensus verifies every member's signature on arrival.
+ *
+ * It also pings every operator (`/cohort/ping/1.0.0`) for round-trip time and clock offset,
+ * exported as metrics (`ping-metrics.ts`), with a warning when a peer's clock is off.
  */
 
 /** Charon maxConsensusMsgSize (32 MiB): the envelope must not refuse a QBFT message consensus would accept. */
@@ -62,6 +66,8 @@ export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestro
     // Parsed once here (the config already checked it is 32 bytes of hex); never logged.
     const secretKey = fromHex(config.p2p.privateKey);
     for (const protocol of PEER_PROTOCOLS) this.bridge(protocol, this.network, secretKey);
+    // Round trip and clock offset to every operator, every 10 s (the network's default).
+    this.network.startPinging(createPingRecorder(this.rt.metrics, this.rt.log));
   }
 
   async onModuleDestroy(): Promise<void> {
