@@ -5,9 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ENR } from '@chainsafe/enr';
 import { toHex } from '#lib/contracts';
 import { generateIdentityKey, peerIdOf, secp256k1PublicKey } from '#lib/p2p';
-import { KeyFileError, KeyMaterialError } from './errors.js';
+import { KeyMaterialError } from './errors.js';
 import { enrOf, parseEnr } from './enr.js';
 import { createIdentityKeyFile, loadIdentityKey } from './identity-key.js';
+import { refusal } from './refusal.fixture.js';
 
 /**
  * Obol DV-spec `cluster_hashing.json`, lock case `real_keys_3_of_4`: Charon-written operator
@@ -29,15 +30,6 @@ beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'cohort-identity-'));
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
-
-async function refusal(promise: Promise<unknown>): Promise<KeyFileError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(KeyFileError);
-  return error as KeyFileError;
-}
 
 describe('identity key file', () => {
   it('creates a 0600 file of 64 hex characters (Charon layout) that loads back to the same key', async () => {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toHex } from '#lib/contracts';
 import { generateSecretKey, secretKeyToPublicKey } from '#lib/bls';
-import { KeyFileError } from './errors.js';
 import { encryptKeystore } from './keystore.js';
 import { loadKeystoreDir, writeKeystoreDir, writeKeystoreFile } from './keystore-dir.js';
+import { refusal } from './refusal.fixture.js';
 
 const LOW_COST = 16; // test-only kdf cost
 const opts = { kdf: 'pbkdf2', cost: LOW_COST } as const;
@@ -18,15 +18,6 @@ beforeEach(() => {
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 const modeOf = (path: string) => statSync(path).mode & 0o777;
-
-async function refusal(promise: Promise<unknown>): Promise<KeyFileError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(KeyFileError);
-  return error as KeyFileError;
-}
 
 describe('writeKeystoreDir', () => {
   it('writes keystore-N.json + keystore-N.txt (0600) in a 0700 folder, and loadKeystoreDir reads them back in order', async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '#lib/contracts';
 import { generateSecretKey, secretKeyToPublicKey } from '#lib/bls';
-import { KeyFileError } from './errors.js';
 import { STANDARD_KDF_COST, decryptKeystore, encryptKeystore, parseKeystoreText } from './keystore.js';
+import { refusal } from './refusal.fixture.js';
 
 /**
  * EIP-2335 test cases, https://eips.ethereum.org/EIPS/eip-2335#test-cases (CC0), copied
@@ -59,15 +59,6 @@ const PBKDF2_VECTOR = {
 const LOW_COST = 16;
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
-
-async function refusal(promise: Promise<unknown>): Promise<KeyFileError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(KeyFileError);
-  return error as KeyFileError;
-}
 
 describe('EIP-2335 test vectors', () => {
   it('the password normalises to the EIP\'s encoded bytes (NFKD, control codes stripped)', () => {
