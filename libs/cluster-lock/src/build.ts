@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ssz } from '@lodestar/types';
 import { aggregateSignatures, secretKeyToPublicKey, sign } from '#lib/bls';
 import { fromHex, isHex, toHex, type Hex } from '#lib/contracts';
-import { computeDomain, computeSigningRoot, DomainType } from '#lib/signing';
+import { computeSigningRoot, depositMessageRoots, DomainType, genesisDomain } from '#lib/signing';
 import { decodeEnr } from './enr.js';
 import { ClusterBuildError, ClusterFileError } from './errors.js';
 import { computeConfigHash, computeDefinitionHash, computeLockHash } from './hashing.js';
@@ -76,7 +76,6 @@ export interface BuildClusterLockInput {
 
 const FULL_DEPOSIT_GWEI = 32_000_000_000n;
 const DEFAULT_TARGET_GAS_LIMIT = 36_000_000;
-const ZERO_ROOT = `0x${'00'.repeat(32)}` as Hex;
 
 /** Genesis times of the networks Charon knows (eth2util/network.go), by genesis fork version. */
 const GENESIS_TIME_BY_FORK_VERSION: Readonly<Record<string, number>> = {
@@ -211,8 +210,7 @@ export async function buildClusterLock(input: BuildClusterLockInput): Promise<Cl
   const signedDraft: ClusterDefinition = { ...draft, operators, creator, configHash };
   const definition: ClusterDefinition = { ...signedDraft, definitionHash: computeDefinitionHash(signedDraft) };
 
-  const depositDomain = computeDomain(DomainType.DEPOSIT, input.forkVersion, ZERO_ROOT);
-  const builderDomain = computeDomain(DomainType.APPLICATION_BUILDER, input.forkVersion, ZERO_ROOT);
+  const builderDomain = genesisDomain(DomainType.APPLICATION_BUILDER, input.forkVersion);
   const registrationTimestamp =
     input.registrationTimestamp ?? GENESIS_TIME_BY_FORK_VERSION[input.forkVersion] ?? Math.floor(now.getTime() / 1000);
   const amounts = input.depositAmounts && input.depositAmounts.length > 0 ? input.depositAmounts : [FULL_DEPOSIT_GWEI];
@@ -222,17 +220,8 @@ export async function buildClusterLock(input: BuildClusterLockInput): Promise<Cl
     const publicShares = v.secretShares.map((share, j) => blsPublicKey(share, `validators[${i}].secretShares[${j}]`));
     const credentials = withdrawalCredentials(v.withdrawalAddress, compounding);
     const depositData = amounts.map((amount) => {
-      const root = ssz.phase0.DepositMessage.hashTreeRoot({
-        pubkey: fromHex(groupPubkey),
-        withdrawalCredentials: fromHex(credentials),
-        amount: Number(amount),
-      });
-      return {
-        pubkey: groupPubkey,
-        withdrawalCredentials: credentials,
-        amount,
-        signature: toHex(sign(v.groupSecretKey, fromHex(computeSigningRoot(root, depositDomain)))),
-      };
+      const { signingRoot } = depositMessageRoots({ pubkey: groupPubkey, withdrawalCredentials: credentials, amountGwei: Number(amount) }, input.forkVersion);
+      return { pubkey: groupPubkey, withdrawalCredentials: credentials, amount, signature: toHex(sign(v.groupSecretKey, fromHex(signingRoot))) };
     });
     const message = {
       feeRecipient: v.feeRecipientAddress.toLowerCase() as Hex,

@@ -2,7 +2,7 @@ import { ssz } from '@lodestar/types';
 import * as blst from '@chainsafe/blst';
 import { fastAggregateVerify, findInvalid, type SignatureSet } from '#lib/bls';
 import { fromHex, toHex, type Hex } from '#lib/contracts';
-import { computeDomain, computeSigningRoot, DomainType } from '#lib/signing';
+import { computeSigningRoot, depositMessageRoots, DomainType, genesisDomain } from '#lib/signing';
 import { decodeEnr, type DecodedEnr } from './enr.js';
 import { ClusterFileError, LockVerificationError, type LockCheck } from './errors.js';
 import { computeConfigHash, computeDefinitionHash, computeLockHash } from './hashing.js';
@@ -313,7 +313,6 @@ function checkNodeSignatures(lock: ClusterLock, lockHash: Uint8Array, enrs: read
   return 'verified';
 }
 
-const ZERO_ROOT = `0x${'00'.repeat(32)}` as Hex;
 
 /** 0x01 (or 0x02 when compounding) || 11 zero bytes || the 20-byte address. */
 export function withdrawalCredentials(withdrawalAddress: string, compounding: boolean): Hex {
@@ -330,8 +329,7 @@ interface LabelledSet extends SignatureSet {
 function checkDepositsAndRegistrations(lock: ClusterLock): void {
   const d = lock.definition;
   const partial = featuresOf(d.version).partialDeposits;
-  const depositDomain = computeDomain(DomainType.DEPOSIT, d.forkVersion, ZERO_ROOT);
-  const builderDomain = computeDomain(DomainType.APPLICATION_BUILDER, d.forkVersion, ZERO_ROOT);
+  const builderDomain = genesisDomain(DomainType.APPLICATION_BUILDER, d.forkVersion);
   const sets: LabelledSet[] = [];
   lock.distributedValidators.forEach((v, i) => {
     const at = `distributed_validators[${i}]`;
@@ -347,14 +345,13 @@ function checkDepositsAndRegistrations(lock: ClusterLock): void {
         }
       }
       if (deposit.amount > BigInt(Number.MAX_SAFE_INTEGER)) fail('deposit_data', `${dAt}.amount`, 'is beyond any possible deposit');
-      const root = ssz.phase0.DepositMessage.hashTreeRoot({
-        pubkey,
-        withdrawalCredentials: fromHex(deposit.withdrawalCredentials),
-        amount: Number(deposit.amount),
-      });
+      const { signingRoot } = depositMessageRoots(
+        { pubkey: v.distributedPublicKey, withdrawalCredentials: deposit.withdrawalCredentials, amountGwei: Number(deposit.amount) },
+        d.forkVersion,
+      );
       sets.push({
         pubkey,
-        message: fromHex(computeSigningRoot(root, depositDomain)),
+        message: fromHex(signingRoot),
         signature: fromHex(deposit.signature),
         check: 'deposit_data',
         field: `${dAt}.signature`,

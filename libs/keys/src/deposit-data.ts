@@ -2,7 +2,7 @@ import { networksChainConfig, type NetworkName } from '@lodestar/config/networks
 import { ssz } from '@lodestar/types';
 import { fromHex, isHex, toHex, type Hex } from '#lib/contracts';
 import { secretKeyToPublicKey, sign, verify } from '#lib/bls';
-import { DomainType, computeDomain, computeSigningRoot } from '#lib/signing';
+import { depositMessageRoots } from '#lib/signing';
 import { KeyMaterialError } from './errors.js';
 
 /**
@@ -22,7 +22,6 @@ export const DEFAULT_DEPOSIT_GWEI = 32_000_000_000;
 /** The staking-deposit-cli version the files claim to follow (the launchpad checks the field exists). */
 export const DEPOSIT_CLI_VERSION = '2.7.0';
 
-const ZERO_ROOT: Hex = `0x${'00'.repeat(32)}`;
 
 export interface DepositNetwork {
   readonly name: string;
@@ -97,9 +96,11 @@ function prepare(pubkey: Hex, opts: DepositOptions): PreparedDeposit {
     withdrawalCredentials: fromHex(withdrawalCredentials(opts.withdrawal)),
     amount,
   };
-  const messageRoot = ssz.phase0.DepositMessage.hashTreeRoot(message);
-  const domain = computeDomain(DomainType.DEPOSIT, network.genesisForkVersion.toLowerCase() as Hex, ZERO_ROOT);
-  return { network, message, messageRoot, signingRoot: computeSigningRoot(messageRoot, domain) };
+  const { messageRoot, signingRoot } = depositMessageRoots(
+    { pubkey, withdrawalCredentials: toHex(message.withdrawalCredentials), amountGwei: amount },
+    network.genesisForkVersion,
+  );
+  return { network, message, messageRoot, signingRoot };
 }
 
 /** The root a deposit signature signs: for threshold signing (DKG), where no one holds the secret. */

@@ -50,3 +50,27 @@ export function attestationSigningRoot(ctx: ChainSigningContext, data: Attestati
 export function attestationDataRoot(data: AttestationDataJson): Hex {
   return toHex(ssz.phase0.AttestationData.hashTreeRoot(ssz.phase0.AttestationData.fromJson(data)));
 }
+
+const ZERO_ROOT = `0x${'00'.repeat(32)}` as Hex;
+
+/**
+ * The domain of messages signed outside the chain's history — deposits, builder registrations:
+ * the genesis fork version and a zero genesis validators root (consensus specs,
+ * `compute_domain` with its defaults).
+ */
+export function genesisDomain(domainType: Hex, genesisForkVersion: Hex): Hex {
+  return computeDomain(domainType, genesisForkVersion.toLowerCase() as Hex, ZERO_ROOT);
+}
+
+/** A DepositMessage's root and the root its signature signs (DOMAIN_DEPOSIT, phase0 `process_deposit`). */
+export function depositMessageRoots(
+  message: { readonly pubkey: Hex; readonly withdrawalCredentials: Hex; readonly amountGwei: number },
+  genesisForkVersion: Hex,
+): { readonly messageRoot: Uint8Array; readonly signingRoot: Hex } {
+  const messageRoot = ssz.phase0.DepositMessage.hashTreeRoot({
+    pubkey: fromHex(message.pubkey),
+    withdrawalCredentials: fromHex(message.withdrawalCredentials),
+    amount: message.amountGwei,
+  });
+  return { messageRoot, signingRoot: computeSigningRoot(messageRoot, genesisDomain(DomainType.DEPOSIT, genesisForkVersion)) };
+}
