@@ -1,0 +1,97 @@
+import { ssz } from '@lodestar/types';
+import { fromHex, type Hex } from '#lib/contracts';
+import { forkAtEpoch, type ChainSigningContext } from './fork-schedule.js';
+import { computeDomain, computeSigningRoot, domainAtEpoch, DomainType, genesisDomain } from './signing-root.js';
+import { signingObjectRoot } from './signing-object.js';
+
+/**
+ * Signing roots of every object a validator signs besides attestations, each under the domain
+ * its spec section names. Inputs are Beacon API JSON; the fork of a block is the fork in force
+ * at its slot's epoch (the BN says it too, in `Eth-Consensus-Version`, which callers check).
+ */
+
+/** Lower-case fork names as the Beacon API writes them (`Eth-Consensus-Version`, `version`). */
+export const BLOCK_FORKS = ['phase0', 'altair', 'bellatrix', 'capella', 'deneb', 'electra', 'fulu'] as const;
+export type BlockFork = (typeof BLOCK_FORKS)[number];
+
+export function isBlockFork(name: unknown): name is BlockFork {
+  return typeof name === 'string' && (BLOCK_FORKS as readonly string[]).includes(name);
+}
+
+export const epochOfSlot = (ctx: ChainSigningContext, slot: number): number => Math.floor(slot / ctx.slotsPerEpoch);
+
+/** The fork in force at `slot`, as a Beacon API fork name; throws for a fork this build does not know (gloas+). */
+export function blockForkAtSlot(ctx: ChainSigningContext, slot: number): BlockFork {
+  const name = forkAtEpoch(ctx, epochOfSlot(ctx, slot)).name.toLowerCase();
+  if (!isBlockFork(name)) throw new Error(`fork ${name} at slot ${slot} is not supported by this build`);
+  return name;
+}
+
+/** Blinded blocks exist from Bellatrix (builder API). */
+export const forkHasBlindedBlocks = (fork: BlockFork): boolean => fork !== 'phase0' && fork !== 'altair';
+/** From Deneb a full block travels as BlockContents (block, kzg_proofs, blobs). */
+export const forkHasBlockContents = (fork: BlockFork): boolean => ['deneb', 'electra', 'fulu'].includes(fork);
+/** From Electra an attestation names its committee in `committee_bits` and `data.index` is 0 (EIP-7549). */
+export const forkIsElectraOrLater = (fork: BlockFork): boolean => fork === 'electra' || fork === 'fulu';
+
+/** The two calls made on a per-fork block schema, which differ in value type only. */
+interface SszJsonType {
+  fromJson(json: unknown): unknown;
+  hashTreeRoot(value: never): Uint8Array;
+}
+
+/** hash_tree_root of a (blinded) BeaconBlock given as Beacon API JSON; a blinded block has the same root as its full block. */
+export function blockRoot(fork: BlockFork, blinded: boolean, blockJson: unknown): Uint8Array {
+  if (blinded) {
+    if (!forkHasBlindedBlocks(fork)) throw new Error(`no blinded blocks before bellatrix (fork ${fork})`);
+    const type: SszJsonType = ssz[fork as Exclude<BlockFork, 'phase0' | 'altair'>].BlindedBeaconBlock;
+    return type.hashTreeRoot(type.fromJson(blockJson) as never);
+  }
+  const type: SszJsonType = ssz[fork].BeaconBlock;
+  return type.hashTreeRoot(type.fromJson(blockJson) as never);
+}
+
+/** Proposer signing root: DOMAIN_BEACON_PROPOSER at the block's epoch (phase0/validator.md#signature). */
+export function blockSigningRoot(ctx: ChainSigningContext, fork: BlockFork, blinded: boolean, blockJson: { readonly slot: string }): Hex {
+  const domain = domainAtEpoch(ctx, DomainType.BEACON_PROPOSER, epochOfSlot(ctx, Number(blockJson.slot)));
+  return computeSigningRoot(blockRoot(fork, blinded, blockJson), domain);
+}
+
+/** RANDAO reveal signing root: the epoch under DOMAIN_RANDAO (phase0/validator.md#randao-reveal). */
+export function randaoSigningRoot(ctx: ChainSigningContext, epoch: number): Hex {
+  return computeSigningRoot(signingObjectRoot('Epoch', String(epoch)), domainAtEpoch(ctx, DomainType.RANDAO, epoch));
+}
+
+/** Sync committee message signing root: the block root under DOMAIN_SYNC_COMMITTEE at the slot's epoch (altair/validator.md#prepare-sync-committee-message). */
+export function syncCommitteeMessageSigningRoot(ctx: ChainSigningContext, slot: number, beaconBlockRoot: Hex): Hex {
+  return computeSigningRoot(fromHex(beaconBlockRoot), domainAtEpoch(ctx, DomainType.SYNC_COMMITTEE, epochOfSlot(ctx, slot)));
+}
+
+/** Aggregation selection proof signing root: the slot under DOMAIN_SELECTION_PROOF (phase0/validator.md#aggregation-selection). */
+export function selectionProofSigningRoot(ctx: ChainSigningContext, slot: number): Hex {
+  return computeSigningRoot(signingObjectRoot('Slot', String(slot)), domainAtEpoch(ctx, DomainType.SELECTION_PROOF, epochOfSlot(ctx, slot)));
+}
+
+/**
+ * Voluntary exit signing root. From Deneb the domain is pinned to the Capella fork version
+ * (EIP-7044), so an exit signed once stays valid across later forks.
+ */
+export function voluntaryExitSigningRoot(ctx: ChainSigningContext, exit: { readonly epoch: string; readonly validator_index: string }): Hex {
+  const epoch = Number(exit.epoch);
+  const fork = forkAtEpoch(ctx, epoch);
+  const capella = ctx.forks.find((f) => f.name === 'CAPELLA');
+  const pinned = capella && ['DENEB', 'ELECTRA', 'FULU', 'GLOAS'].includes(fork.name) ? capella.version : fork.version;
+  const domain = computeDomain(DomainType.VOLUNTARY_EXIT, pinned, ctx.genesisValidatorsRoot);
+  return computeSigningRoot(signingObjectRoot('VoluntaryExit', exit), domain);
+}
+
+/** Builder registration signing root: DOMAIN_APPLICATION_BUILDER over the genesis fork version and a zero root (builder-specs). */
+export function builderRegistrationSigningRoot(
+  ctx: ChainSigningContext,
+  registration: { readonly fee_recipient: Hex; readonly gas_limit: string; readonly timestamp: string; readonly pubkey: Hex },
+): Hex {
+  return computeSigningRoot(
+    signingObjectRoot('ValidatorRegistrationV1', registration),
+    genesisDomain(DomainType.APPLICATION_BUILDER, ctx.genesisForkVersion),
+  );
+}
