@@ -183,7 +183,7 @@ async function startByzantine(
 
   const equivocate = async (duty: Duty): Promise<void> => {
     const a = await valueFor(duty.slot);
-    if (!a) return;
+    if (a?.type !== 'attester') return;
     const b: UnsignedDataSet = {
       type: 'attester',
       byCommittee: Object.fromEntries(Object.entries(a.byCommittee).map(([k, d]) => [k, { ...d, beacon_block_root: toHex(randomBytes(32)) }])),

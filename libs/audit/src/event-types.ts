@@ -1,4 +1,4 @@
-import { assertNever, type AnyCohortEvent, type EventType } from '#lib/contracts';
+import { assertNever, type AnyCohortEvent, type EventType, type UnsignedDataSet } from '#lib/contracts';
 
 /**
  * The steps of a duty on one node, in pipeline order (docs/ARCHITECTURE.md "The flow of one
@@ -70,7 +70,7 @@ export function eventDetail(event: AnyCohortEvent): string {
     case 'DutyScheduled':
       return `${event.data.duties.length} duties`;
     case 'UnsignedDataFetched':
-      return `${Object.keys(event.data.value.byCommittee).length} committee(s)`;
+      return valueSummary(event.data.value);
     case 'ConsensusStarted':
       return `round ${event.data.round}, leader ${event.data.leader}`;
     case 'RoundChanged':
@@ -84,7 +84,7 @@ export function eventDetail(event: AnyCohortEvent): string {
     case 'ProposalRefused':
       return tally(event.data.refusals.map((r) => r.reason));
     case 'DecidedDataServed':
-      return `committee ${event.data.committeeIndex}`;
+      return event.data.committeeIndex === undefined ? 'block' : `committee ${event.data.committeeIndex}`;
     case 'PartialSignatureSubmitted':
       return `share ${tally(event.data.partials.map((p) => String(p.shareIndex)))}`;
     case 'PartialSignaturesRecorded':
@@ -104,5 +104,17 @@ export function eventDetail(event: AnyCohortEvent): string {
       return `${event.data.roots.length} signing root(s), threshold ${event.data.threshold} of ${event.data.totalShares}`;
     default:
       return assertNever(event);
+  }
+}
+
+/** One line on a consensus value: its committees, or the block it proposes. */
+function valueSummary(value: UnsignedDataSet): string {
+  switch (value.type) {
+    case 'attester':
+      return `${Object.keys(value.byCommittee).length} committee(s)`;
+    case 'proposer':
+      return `${value.blinded ? 'blinded ' : ''}${value.fork} block, proposer ${value.block.proposer_index}`;
+    default:
+      return assertNever(value);
   }
 }

@@ -1,4 +1,4 @@
-import type { AttestationDataJson, AttesterDuty, Hex } from '#lib/contracts';
+import type { AttestationDataJson, AttesterDuty, Hex, ProposerDuty } from '#lib/contracts';
 
 /** The BN answered with an error status, or not at all in time. */
 export class BeaconApiError extends Error {
@@ -57,8 +57,8 @@ export class BeaconClient {
     }
   }
 
-  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body));
+  private async json<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    const response = await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body), headers);
     if (response.status < 200 || response.status >= 300) {
       throw new BeaconApiError(`${method} ${path.split('?')[0]}`, response.status, response.body);
     }
@@ -123,7 +123,77 @@ export class BeaconClient {
     ).data;
   }
 
-  async submitAttestations(attestations: readonly unknown[]): Promise<void> {
-    await this.json('POST', '/eth/v1/beacon/pool/attestations', attestations);
+  /**
+   * Submits attestations: phase0 `Attestation`s on the v1 route, or with `fork` on the v2 route
+   * with `Eth-Consensus-Version` — required from Electra, where they are `SingleAttestation`s
+   * (apis/beacon/pool/attestations.v2.yaml).
+   */
+  async submitAttestations(attestations: readonly unknown[], fork?: string): Promise<void> {
+    if (fork === undefined) await this.json('POST', '/eth/v1/beacon/pool/attestations', attestations);
+    else await this.json('POST', '/eth/v2/beacon/pool/attestations', attestations, { 'eth-consensus-version': fork });
   }
+
+  async proposerDuties(epoch: number): Promise<{ dependentRoot: Hex; duties: ProposerDuty[] }> {
+    const body = await this.json<{ dependent_root: Hex; data: { pubkey: Hex; validator_index: string; slot: string }[] }>(
+      'GET',
+      `/eth/v1/validator/duties/proposer/${epoch}`,
+    );
+    return {
+      dependentRoot: body.dependent_root.toLowerCase() as Hex,
+      duties: body.data.map((d) => ({ pubkey: d.pubkey.toLowerCase() as Hex, validatorIndex: Number(d.validator_index), slot: Number(d.slot) })),
+    };
+  }
+
+  /** Sync committee duties of an epoch (Altair+): each validator's seats in the current committee. */
+  async syncDuties(epoch: number, indices: readonly number[]): Promise<{ pubkey: Hex; validatorIndex: number; validatorSyncCommitteeIndices: number[] }[]> {
+    const { data } = await this.json<{ data: { pubkey: Hex; validator_index: string; validator_sync_committee_indices: string[] }[] }>(
+      'POST',
+      `/eth/v1/validator/duties/sync/${epoch}`,
+      indices.map(String),
+    );
+    return data.map((d) => ({
+      pubkey: d.pubkey.toLowerCase() as Hex,
+      validatorIndex: Number(d.validator_index),
+      validatorSyncCommitteeIndices: d.validator_sync_committee_indices.map(Number),
+    }));
+  }
+
+  /** `produceBlockV3` (apis/validator/block.v3.yaml) with the cluster's combined RANDAO reveal. */
+  async produceBlock(slot: number, randaoReveal: Hex, graffiti?: Hex): Promise<ProducedBlock> {
+    const query = new URLSearchParams({ randao_reveal: randaoReveal, ...(graffiti !== undefined && { graffiti }) });
+    const response = await this.raw('GET', `/eth/v3/validator/blocks/${slot}?${query.toString()}`);
+    if (response.status !== 200) throw new BeaconApiError(`GET /eth/v3/validator/blocks/${slot}`, response.status, response.body);
+    const body = JSON.parse(response.body) as {
+      version: string;
+      execution_payload_blinded: boolean;
+      execution_payload_value: string;
+      consensus_block_value: string;
+      data: Record<string, unknown>;
+    };
+    return {
+      fork: body.version,
+      blinded: body.execution_payload_blinded,
+      executionPayloadValue: body.execution_payload_value,
+      consensusBlockValue: body.consensus_block_value,
+      data: body.data,
+    };
+  }
+
+  /** Publishes a signed block (v2 routes, `Eth-Consensus-Version`): full, as SignedBlockContents from Deneb, or blinded. */
+  async publishBlock(fork: string, blinded: boolean, signed: unknown): Promise<void> {
+    await this.json('POST', blinded ? '/eth/v2/beacon/blinded_blocks' : '/eth/v2/beacon/blocks', signed, { 'eth-consensus-version': fork });
+  }
+
+  async submitSyncCommitteeMessages(messages: readonly unknown[]): Promise<void> {
+    await this.json('POST', '/eth/v1/beacon/pool/sync_committees', messages);
+  }
+}
+
+/** A `produceBlockV3` answer: `data` is a (Blinded)BeaconBlock, or BlockContents for a full block from Deneb. */
+export interface ProducedBlock {
+  readonly fork: string;
+  readonly blinded: boolean;
+  readonly executionPayloadValue: string;
+  readonly consensusBlockValue: string;
+  readonly data: Record<string, unknown>;
 }

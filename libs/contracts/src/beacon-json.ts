@@ -24,3 +24,35 @@ export interface AttesterDuty {
   readonly validatorCommitteeIndex: number;
   readonly slot: number;
 }
+
+/** `GET /eth/v1/validator/duties/proposer/{epoch}` item, numbers parsed. */
+export interface ProposerDuty {
+  readonly pubkey: Hex;
+  readonly validatorIndex: number;
+  readonly slot: number;
+}
+
+/**
+ * `POST /eth/v1/validator/duties/sync/{epoch}` item, numbers parsed, for one slot: the BN answers
+ * per epoch, the scheduler makes one sync-message duty per slot of it.
+ */
+export interface SyncCommitteeDuty {
+  readonly pubkey: Hex;
+  readonly validatorIndex: number;
+  readonly validatorSyncCommitteeIndices: readonly number[];
+  readonly slot: number;
+}
+
+/** A validator's part in a duty, whatever the duty type (DutyScheduled). */
+export type ValidatorDuty = AttesterDuty | ProposerDuty | SyncCommitteeDuty;
+
+export function isAttesterDuty(duty: ValidatorDuty): duty is AttesterDuty {
+  return 'committeeIndex' in duty;
+}
+
+export function isSyncCommitteeDuty(duty: ValidatorDuty): duty is SyncCommitteeDuty {
+  return 'validatorSyncCommitteeIndices' in duty;
+}
+
+/** The attester duties of a DutyScheduled payload (none for other duty types). */
+export const attesterDutiesOf = (duties: readonly ValidatorDuty[]): AttesterDuty[] => duties.filter(isAttesterDuty);

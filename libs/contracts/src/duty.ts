@@ -2,7 +2,7 @@
  * A duty is cluster-wide: one slot and one duty type, covering every validator of the
  * cluster that has that duty (DESIGN.md "Scale"). Consensus runs once per duty.
  */
-export const DUTY_TYPES = ['attester'] as const;
+export const DUTY_TYPES = ['attester', 'proposer', 'randao', 'sync_message'] as const;
 export type DutyType = (typeof DUTY_TYPES)[number];
 
 export interface Duty {
@@ -20,11 +20,31 @@ export function isDutyType(value: unknown): value is DutyType {
 }
 
 /** Fixed ordinal per duty type: feeds the deterministic leader choice of consensus. */
-export const DUTY_ORDINAL = { attester: 1 } as const satisfies Record<DutyType, number>;
+export const DUTY_ORDINAL = { attester: 1, proposer: 2, randao: 3, sync_message: 4 } as const satisfies Record<DutyType, number>;
 
 /**
- * When a duty stops being worth doing, relative to its slot's start, in slots.
- * An attestation is still rewarded for head only if included in the next slot, and for
- * source/target within an epoch; past two slots a late attestation only costs CPU here.
+ * How a duty's signatures come about. `decided`: consensus agrees on the data first, the
+ * slashing guard records it, and the VC signs exactly that (attestations, blocks). `signed`:
+ * nothing to agree on beforehand; each VC signs what it has, and the aggregator combines the
+ * shares of one signing root once `threshold` of them agree — a RANDAO reveal is fixed by the
+ * epoch; a sync committee message signs the VC's head root, so VCs that saw different heads
+ * leave the duty failed with `partial_signatures_disagree` rather than combined.
  */
-export const DUTY_DEADLINE_SLOTS = { attester: 2 } as const satisfies Record<DutyType, number>;
+export const DUTY_FLOW = {
+  attester: 'decided',
+  proposer: 'decided',
+  randao: 'signed',
+  sync_message: 'signed',
+} as const satisfies Record<DutyType, 'decided' | 'signed'>;
+
+/**
+ * When a duty stops being worth doing, relative to its slot's start, in slots: the one table of
+ * deadlines (DESIGN.md rule 6). Work still pending then is dropped with `deadline_expired` or
+ * the failure reason of the step that did not finish.
+ * - attester: rewarded for head only if included in the next slot, for source/target within an
+ *   epoch; past two slots a late attestation only costs CPU here.
+ * - proposer: a block published after its slot is orphaned by the next proposer's.
+ * - randao: only the block of the same slot needs it.
+ * - sync_message: only the next slot's block can include it (altair/validator.md#sync-committee-messages).
+ */
+export const DUTY_DEADLINE_SLOTS = { attester: 2, proposer: 1, randao: 1, sync_message: 1 } as const satisfies Record<DutyType, number>;

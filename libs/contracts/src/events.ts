@@ -1,4 +1,4 @@
-import type { AttestationDataJson, AttesterDuty } from './beacon-json.js';
+import type { AttestationDataJson, ValidatorDuty } from './beacon-json.js';
 import type { Duty } from './duty.js';
 import type { FailureReason, RejectionReason } from './failure-reasons.js';
 import type { Hex } from './hex.js';
@@ -13,14 +13,42 @@ export interface AttesterUnsignedData {
   /** Attestation data per committee index: every validator of a committee signs the same data. */
   readonly byCommittee: Readonly<Record<string, AttestationDataJson>>;
 }
-export type UnsignedDataSet = AttesterUnsignedData;
+
+/**
+ * A proposer duty's value: the block the BN produced with the cluster's combined RANDAO
+ * reveal, as the Beacon API carries it (`produceBlockV3`). `block` is a BeaconBlock or, when
+ * `blinded`, a BlindedBeaconBlock of `fork`; from Deneb a full block's `kzg_proofs` and `blobs`
+ * travel beside it.
+ */
+export interface ProposerUnsignedData {
+  readonly type: 'proposer';
+  readonly fork: string;
+  readonly blinded: boolean;
+  readonly block: Readonly<Record<string, unknown>> & { readonly slot: string; readonly proposer_index: string };
+  readonly kzgProofs?: readonly Hex[];
+  readonly blobs?: readonly Hex[];
+  readonly executionPayloadValue: string;
+  readonly consensusBlockValue: string;
+}
+
+export type UnsignedDataSet = AttesterUnsignedData | ProposerUnsignedData;
 
 export interface PartialSignature {
   readonly pubkey: Hex;
   readonly shareIndex: number;
   readonly signingRoot: Hex;
   readonly signature: Hex;
+  /**
+   * For duties whose data was not decided by consensus (DUTY_FLOW `signed`): what the VC
+   * signed, from which the signing root is recomputed before the share counts (a sync
+   * message's `{ beacon_block_root }`). Absent in events written before issue 4, which only
+   * had decided duties.
+   */
+  readonly object?: SignedObject;
 }
+
+/** The signed content of a `signed`-flow share, Beacon API JSON. */
+export type SignedObject = Readonly<Record<string, string>>;
 
 /** A peer's share signature as the aggregator applied it: `valid` is its batched verification verdict. */
 export interface VerifiedPartial {
@@ -28,6 +56,7 @@ export interface VerifiedPartial {
   readonly signingRoot: Hex;
   readonly signature: Hex;
   readonly valid: boolean;
+  readonly object?: SignedObject;
 }
 
 /**
@@ -35,7 +64,7 @@ export interface VerifiedPartial {
  * a new shape is a new version plus an upcaster (STYLE.md rule 6).
  */
 export interface EventPayloads {
-  DutyScheduled: { readonly duties: readonly AttesterDuty[] };
+  DutyScheduled: { readonly duties: readonly ValidatorDuty[] };
   UnsignedDataFetched: { readonly value: UnsignedDataSet };
   ConsensusStarted: { readonly round: number; readonly leader: number };
   RoundChanged: { readonly from: number; readonly to: number; readonly reason: string };
@@ -46,7 +75,8 @@ export interface EventPayloads {
     readonly valueHash: Hex;
     readonly refusals: readonly { readonly pubkey: Hex; readonly reason: string }[];
   };
-  DecidedDataServed: { readonly committeeIndex: number; readonly valueHash: Hex };
+  /** `committeeIndex` for attestation data; absent for a block. */
+  DecidedDataServed: { readonly committeeIndex?: number; readonly valueHash: Hex };
   PartialSignatureSubmitted: { readonly partials: readonly PartialSignature[] };
   PartialSignaturesRecorded: { readonly shareIndex: number; readonly count: number };
   PartialSignaturesRejected: {
@@ -73,6 +103,11 @@ export interface EventPayloads {
     readonly totalShares: number;
     readonly selfShareIndex: number;
     readonly roots: readonly { readonly pubkey: Hex; readonly signingRoot: Hex }[];
+    /**
+     * Validators of a `signed`-flow duty with no root fixed beforehand (sync committee messages):
+     * any root counts once threshold valid shares agree on it. Absent before issue 4.
+     */
+    readonly agreeing?: readonly Hex[];
   };
 }
 

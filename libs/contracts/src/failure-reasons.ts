@@ -13,6 +13,8 @@ export const FAILURE_REASONS = {
   aggregate_invalid: 'the combined signature did not verify under the group public key',
   bn_broadcast_failed: 'the beacon node refused or failed the signed submission',
   deadline_expired: 'the duty deadline passed before the step could run',
+  no_randao_reveal: 'the RANDAO reveal was not combined from threshold share signatures in time, so no block could be requested',
+  partial_signatures_disagree: 'share signatures arrived over different data (e.g. VCs saw different head roots) and none reached threshold',
 } as const;
 
 export type FailureReason = keyof typeof FAILURE_REASONS;

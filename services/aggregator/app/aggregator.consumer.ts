@@ -20,8 +20,20 @@ import {
   type PeerInbound,
   type PeerOutbound,
   type UnsignedDataSet,
+  type ValidatorDuty,
+  DUTY_FLOW,
+  isSyncCommitteeDuty,
+  type SignedObject,
 } from '#lib/contracts';
-import { attesterSigningItems, type AttesterSigningItem } from '#lib/signing';
+import {
+  blockForkAtSlot,
+  decidedSigningItems,
+  epochOfSlot,
+  forkIsElectraOrLater,
+  randaoSigningRoot,
+  syncCommitteeMessageSigningRoot,
+  type DecidedSigningItem,
+} from '#lib/signing';
 import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
 import {
   decide,
@@ -33,6 +45,7 @@ import {
   type AggregationState,
 } from '../domain/aggregation.decider.js';
 import { senderBindingRefusal, shareIndexMap, type ShareIndexMap } from '../domain/share-index-binding.js';
+import { attestationJson, signedBlockJson, singleAttestationJson, syncCommitteeMessageJson } from './submissions.js';
 
 /** The wire payload of the `parsig` peer protocol: one node's share signatures for a duty. */
 export interface ParsigWireMessage {
@@ -43,9 +56,13 @@ export interface ParsigWireMessage {
 interface DutyAggregation {
   readonly duty: Duty;
   state: AggregationState;
-  duties: readonly AttesterDuty[];
+  duties: readonly ValidatorDuty[];
   decided?: UnsignedDataSet;
-  items: Map<Hex, AttesterSigningItem>;
+  items: Map<Hex, DecidedSigningItem>;
+  /** `signed` flow: what each share signed, by validator and signing root (to build the submission). */
+  objects: Map<Hex, Map<Hex, SignedObject>>;
+  /** Roots are expected (decided and approved, or fixed by a `signed` duty): shares can count. */
+  expecting: boolean;
   /** Peer partials that arrived before this node knew what was decided. */
   early: { shareIndex: number; partials: readonly PartialSignature[] }[];
   queue: Promise<void>;
@@ -120,6 +137,7 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
           this.with(e.duty, async (d) => {
             d.duties = e.data.duties;
             await this.apply(d, { kind: 'ScheduleValidators', pubkeys: e.data.duties.map((x) => x.pubkey) });
+            if (DUTY_FLOW[e.duty.type] === 'signed') await this.expectSigned(d);
           }),
         catchUpFrom(this.chain),
       ),
@@ -172,7 +190,17 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     if (!d) {
       const deadlineMs = dutyDeadlineMs(chain.timing, duty);
       if (Date.now() >= deadlineMs || slotStartMs(chain.timing, duty.slot) <= this.bootMs) return Promise.resolve();
-      const created: DutyAggregation = { duty, state: initialAggregationState, duties: [], items: new Map(), early: [], queue: Promise.resolve(), inputs: 0 };
+      const created: DutyAggregation = {
+        duty,
+        state: initialAggregationState,
+        duties: [],
+        items: new Map(),
+        objects: new Map(),
+        expecting: false,
+        early: [],
+        queue: Promise.resolve(),
+        inputs: 0,
+      };
       created.deadline = setTimeout(() => void this.with(duty, (x) => this.apply(x, { kind: 'ExpireDuty' })), deadlineMs - Date.now());
       this.duties.set(key, created);
       for (const [k, old] of this.duties) if (old.duty.slot < duty.slot - 64) this.duties.delete(k);
@@ -189,33 +217,83 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     const chain = this.chain;
     if (!chain || !d.decided) return;
     const wanted = new Set(approved);
-    for (const item of attesterSigningItems(chain.signing, d.duties, d.decided)) if (wanted.has(item.pubkey)) d.items.set(item.pubkey, item);
+    for (const item of decidedSigningItems(chain.signing, d.duties, d.decided)) if (wanted.has(item.pubkey)) d.items.set(item.pubkey, item);
     const roots = [...wanted].flatMap((pk) => { const i = d.items.get(pk); return i ? [{ pubkey: pk, signingRoot: i.signingRoot }] : []; });
     // Recorded for `cohort replay`: the roots come from the chain's signing domain, which the log does not hold.
     if (roots.length > 0) {
       await this.rt.events.record('SignaturesExpected', d.duty, roots.map((r) => r.pubkey), { ...this.def, roots }, { discriminator: `in${++d.inputs}` });
     }
     await this.apply(d, { kind: 'ExpectSignatures', roots });
+    await this.releaseEarly(d);
+  }
+
+  /**
+   * A `signed`-flow duty expects signatures as soon as it is scheduled: a RANDAO reveal's root
+   * is fixed by the epoch; a sync committee message counts on whichever root threshold shares agree.
+   */
+  private async expectSigned(d: DutyAggregation): Promise<void> {
+    const chain = this.chain;
+    if (!chain) return;
+    const { duty } = d;
+    const pubkeys = d.duties.map((x) => x.pubkey);
+    const roots =
+      duty.type === 'randao'
+        ? pubkeys.map((pubkey) => ({ pubkey, signingRoot: randaoSigningRoot(chain.signing, epochOfSlot(chain.signing, duty.slot)) }))
+        : [];
+    const agreeing = duty.type === 'randao' ? [] : pubkeys;
+    await this.rt.events.record('SignaturesExpected', duty, pubkeys, { ...this.def, roots, agreeing }, { discriminator: `in${++d.inputs}` });
+    await this.apply(d, { kind: 'ExpectSignatures', roots });
+    if (agreeing.length > 0) await this.apply(d, { kind: 'ExpectAgreement', pubkeys: agreeing });
+    await this.releaseEarly(d);
+  }
+
+  private async releaseEarly(d: DutyAggregation): Promise<void> {
+    d.expecting = true;
     const early = d.early.splice(0);
     for (const batch of early) await this.record(d, batch.shareIndex, batch.partials, false);
+  }
+
+  /**
+   * The root a `signed`-flow share signs, recomputed from the object it names (a peer's claimed
+   * root is never trusted); for decided duties the claimed root, which the decider compares.
+   */
+  private rootOf(duty: Duty, p: PartialSignature): Hex | undefined {
+    const chain = this.chain;
+    if (!chain || duty.type !== 'sync_message') return p.signingRoot;
+    const root = p.object?.['beacon_block_root'];
+    if (typeof root !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(root)) return undefined;
+    return syncCommitteeMessageSigningRoot(chain.signing, duty.slot, root.toLowerCase() as Hex);
   }
 
   /** Verifies a batch of share signatures (blst multi-verify, bisecting only on failure). */
   private async record(d: DutyAggregation, shareIndex: number, partials: readonly PartialSignature[], trusted: boolean): Promise<void> {
     if (partials.length === 0) return;
-    if (d.items.size === 0 && !d.state.expired) {
+    if (!d.expecting && !d.state.expired) {
       d.early.push({ shareIndex, partials });
       return;
     }
-    let invalid = new Set<number>();
+    const roots = partials.map((p) => this.rootOf(d.duty, p));
+    let invalid = new Set<number>(roots.flatMap((root, i) => (root === undefined ? [i] : [])));
     if (!trusted) {
-      const sets = partials.map((p) => {
+      const sets = partials.map((p, i) => {
         const share = this.publicShares.get(p.pubkey)?.[shareIndex - 1];
-        return { pubkey: share ? fromHex(share) : new Uint8Array(48), message: fromHex(p.signingRoot), signature: safeBytes(p.signature) };
+        return { pubkey: share ? fromHex(share) : new Uint8Array(48), message: safeBytes(roots[i] ?? '0x'), signature: safeBytes(p.signature) };
       });
-      invalid = new Set(findInvalid(sets));
+      invalid = new Set([...invalid, ...findInvalid(sets)]);
     }
-    const verified = partials.map((p, i) => ({ pubkey: p.pubkey, signingRoot: p.signingRoot, signature: p.signature, valid: !invalid.has(i) }));
+    const verified = partials.map((p, i) => ({
+      pubkey: p.pubkey,
+      signingRoot: roots[i] ?? p.signingRoot,
+      signature: p.signature,
+      valid: !invalid.has(i),
+      ...(p.object !== undefined && { object: p.object }),
+    }));
+    for (const p of verified) {
+      if (!p.valid || p.object === undefined) continue;
+      const byRoot = d.objects.get(p.pubkey) ?? new Map<Hex, SignedObject>();
+      byRoot.set(p.signingRoot, p.object);
+      d.objects.set(p.pubkey, byRoot);
+    }
     // A peer's message is recorded as applied (own partials are already, as PartialSignatureSubmitted): `cohort replay` re-runs it.
     if (!trusted) {
       await this.rt.events.record('PeerPartialsReceived', d.duty, verified.map((p) => p.pubkey), { shareIndex, partials: verified }, { discriminator: `in${++d.inputs}` });
@@ -258,6 +336,7 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
       case 'ValidatorsScheduled':
       case 'ValidatorsRefused':
       case 'SignaturesExpected':
+      case 'AgreementExpected':
         return;
       default:
         assertNever(event);
@@ -269,43 +348,69 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     sets: Extract<AggregationEvent, { kind: 'ThresholdReached' }>['sets'],
   ): Promise<void> {
     const { duty } = d;
-    const signatures: { pubkey: Hex; signature: Hex }[] = [];
-    const attestations: unknown[] = [];
+    const signatures: { pubkey: Hex; signingRoot: Hex; signature: Hex }[] = [];
     for (const set of sets) {
-      const item = d.items.get(set.pubkey);
-      if (!item) continue;
       const combined = combinePartialSignatures(new Map(set.shares.map((s) => [s.shareIndex, fromHex(s.signature)])));
       if (!blsVerify(fromHex(set.pubkey), fromHex(set.signingRoot), combined)) {
         this.outcomes.inc({ outcome: 'aggregate_invalid' });
         await this.rt.events.record('DutyFailed', duty, [set.pubkey], { reason: 'aggregate_invalid', detail: 'combined signature does not verify under the group key' }, { discriminator: `agg:${set.pubkey.slice(2, 10)}` });
         continue;
       }
-      signatures.push({ pubkey: set.pubkey, signature: toHex(combined) });
-      attestations.push(attestationJson(item, toHex(combined)));
+      signatures.push({ pubkey: set.pubkey, signingRoot: set.signingRoot, signature: toHex(combined) });
     }
     if (signatures.length === 0) return;
     const discriminator = signatures.map((s) => s.pubkey.slice(2, 10)).join('');
-    await this.rt.events.record('SignaturesAggregated', duty, signatures.map((s) => s.pubkey), { signatures }, { discriminator });
+    await this.rt.events.record('SignaturesAggregated', duty, signatures.map((s) => s.pubkey), { signatures: signatures.map(({ pubkey, signature }) => ({ pubkey, signature })) }, { discriminator });
+    // A RANDAO reveal goes to no BN route: the proposer scheduler takes it from SignaturesAggregated.
+    if (duty.type === 'randao') return void this.outcomes.inc({ outcome: 'combined' }, signatures.length);
     try {
-      await this.rt.beacon.submitAttestations(attestations);
+      await this.submit(d, signatures);
       if (d.firstLocalAtMs !== undefined) this.latency.observe((Date.now() - d.firstLocalAtMs) / 1000);
       this.outcomes.inc({ outcome: 'broadcast' }, signatures.length);
       await this.rt.events.record('Broadcast', duty, signatures.map((s) => s.pubkey), { count: signatures.length }, { discriminator });
     } catch (error) {
       this.outcomes.inc({ outcome: 'bn_broadcast_failed' }, signatures.length);
-      this.rt.log.warn('BN refused the aggregated attestations', { duty: dutyId(duty), error: String(error) });
+      this.rt.log.warn('BN refused the aggregated submission', { duty: dutyId(duty), error: String(error) });
       await this.rt.events.record('BroadcastFailed', duty, signatures.map((s) => s.pubkey), { reason: 'bn_broadcast_failed', detail: String(error).slice(0, 500) }, { discriminator });
     }
   }
-}
 
-/** The phase0 Attestation (JSON) for one validator: its committee bit, the decided data, the group signature. */
-function attestationJson(item: AttesterSigningItem, signature: Hex): unknown {
-  const bits = new Uint8Array(Math.floor(item.duty.committeeLength / 8) + 1);
-  bits[item.duty.validatorCommitteeIndex >> 3] = 1 << (item.duty.validatorCommitteeIndex & 7);
-  bits[item.duty.committeeLength >> 3] = (bits[item.duty.committeeLength >> 3] ?? 0) | (1 << (item.duty.committeeLength & 7));
-  const attestation = ssz.phase0.Attestation.fromJson({ aggregation_bits: toHex(bits), data: item.data, signature });
-  return ssz.phase0.Attestation.toJson(attestation);
+  /** Submits the combined signatures on the duty type's Beacon API route. */
+  private async submit(d: DutyAggregation, signatures: readonly { pubkey: Hex; signingRoot: Hex; signature: Hex }[]): Promise<void> {
+    const chain = this.chain;
+    if (!chain) throw new Error('chain not loaded');
+    const { duty } = d;
+    const bn = this.rt.beacon;
+    switch (duty.type) {
+      case 'attester': {
+        const fork = blockForkAtSlot(chain.signing, duty.slot);
+        const items = signatures.flatMap((s) => {
+          const item = d.items.get(s.pubkey);
+          return item?.kind === 'attestation' ? [{ item, signature: s.signature }] : [];
+        });
+        if (forkIsElectraOrLater(fork)) return bn.submitAttestations(items.map((i) => singleAttestationJson(i.item, i.signature)), fork);
+        return bn.submitAttestations(items.map((i) => attestationJson(i.item, i.signature)));
+      }
+      case 'proposer': {
+        const [signed] = signatures;
+        if (!signed || d.decided?.type !== 'proposer') throw new Error('no decided block to publish');
+        const { fork, body } = signedBlockJson(d.decided, signed.signature);
+        return bn.publishBlock(fork, d.decided.blinded, body);
+      }
+      case 'sync_message': {
+        const messages = signatures.flatMap((s) => {
+          const scheduled = d.duties.find((x) => x.pubkey === s.pubkey);
+          const object = d.objects.get(s.pubkey)?.get(s.signingRoot);
+          return scheduled && isSyncCommitteeDuty(scheduled) && object ? [syncCommitteeMessageJson(scheduled, object, s.signature)] : [];
+        });
+        return bn.submitSyncCommitteeMessages(messages);
+      }
+      case 'randao':
+        return;
+      default:
+        return assertNever(duty.type);
+    }
+  }
 }
 
 function safeBytes(hex: string): Uint8Array {

@@ -22,6 +22,11 @@ export interface ShareSignature {
 export interface ValidatorAggregation {
   /** Set once consensus decided and the slashing guard approved; absent = nothing to sign yet. */
   readonly signingRoot?: Hex;
+  /**
+   * No root is decided beforehand (DUTY_FLOW `signed`, e.g. a sync committee message): any
+   * root counts once `threshold` valid shares agree on it.
+   */
+  readonly agreement?: boolean;
   readonly shares: ReadonlyMap<number, ShareSignature>;
   readonly done: boolean;
   /** The slashing guard refused the decided value for this validator: nothing will be signed. */
@@ -47,6 +52,7 @@ export interface IncomingPartial {
 export type AggregationCommand =
   | { readonly kind: 'ScheduleValidators'; readonly pubkeys: readonly Hex[] }
   | { readonly kind: 'ExpectSignatures'; readonly roots: readonly { readonly pubkey: Hex; readonly signingRoot: Hex }[] }
+  | { readonly kind: 'ExpectAgreement'; readonly pubkeys: readonly Hex[] }
   | { readonly kind: 'RecordPartials'; readonly shareIndex: number; readonly partials: readonly IncomingPartial[] }
   | { readonly kind: 'RecordRefusals'; readonly pubkeys: readonly Hex[] }
   | { readonly kind: 'ExpireDuty' };
@@ -55,6 +61,7 @@ export type AggregationEvent =
   | { readonly kind: 'ValidatorsScheduled'; readonly pubkeys: readonly Hex[] }
   | { readonly kind: 'ValidatorsRefused'; readonly pubkeys: readonly Hex[] }
   | { readonly kind: 'SignaturesExpected'; readonly roots: readonly { readonly pubkey: Hex; readonly signingRoot: Hex }[] }
+  | { readonly kind: 'AgreementExpected'; readonly pubkeys: readonly Hex[] }
   | { readonly kind: 'PartialsRecorded'; readonly shareIndex: number; readonly partials: readonly { readonly pubkey: Hex; readonly signingRoot: Hex; readonly signature: Hex }[] }
   | {
       readonly kind: 'PartialsRejected';
@@ -82,6 +89,16 @@ export function decide(
       const roots = command.roots.filter((r) => state.validators.get(r.pubkey)?.signingRoot === undefined);
       if (roots.length === 0) return [];
       const events: AggregationEvent[] = [{ kind: 'SignaturesExpected', roots }];
+      return [...events, ...thresholdsReached(events.reduce(evolve, state), def)];
+    }
+    case 'ExpectAgreement': {
+      if (state.expired) return [];
+      const pubkeys = command.pubkeys.filter((pk) => {
+        const v = state.validators.get(pk);
+        return v !== undefined && v.signingRoot === undefined && !v.agreement;
+      });
+      if (pubkeys.length === 0) return [];
+      const events: AggregationEvent[] = [{ kind: 'AgreementExpected', pubkeys }];
       return [...events, ...thresholdsReached(events.reduce(evolve, state), def)];
     }
     case 'RecordPartials':
@@ -115,8 +132,8 @@ function recordPartials(
       if (state.expired) return 'deadline_expired';
       if (shareIndex < 1 || shareIndex > def.totalShares) return 'share_idx_mismatch';
       if (!validator) return 'unknown_validator';
-      if (validator.signingRoot === undefined) return 'unknown_duty';
-      if (p.signingRoot !== validator.signingRoot) return 'data_mismatch';
+      if (validator.signingRoot === undefined && !validator.agreement) return 'unknown_duty';
+      if (validator.signingRoot !== undefined && p.signingRoot !== validator.signingRoot) return 'data_mismatch';
       if (!p.valid) return 'invalid_signature';
       if (validator.shares.has(shareIndex) || seen.has(p.pubkey)) return 'duplicate';
       return undefined;
@@ -136,14 +153,23 @@ function recordPartials(
 /** Validators that have just reached threshold (and were not yet handed over). */
 function thresholdsReached(state: AggregationState, def: AggregationDefinition): AggregationEvent[] {
   const sets = [...state.validators.entries()].flatMap(([pubkey, v]) => {
-    if (v.done || v.signingRoot === undefined || v.shares.size < def.threshold) return [];
+    const signingRoot = v.signingRoot ?? (v.agreement ? agreedRoot(v, def.threshold) : undefined);
+    if (v.done || signingRoot === undefined) return [];
     const shares = [...v.shares.entries()]
+      .filter(([, s]) => s.signingRoot === signingRoot)
       .sort(([a], [b]) => a - b)
       .slice(0, def.threshold)
       .map(([shareIndex, s]) => ({ shareIndex, signature: s.signature }));
-    return [{ pubkey, signingRoot: v.signingRoot, shares }];
+    return shares.length < def.threshold ? [] : [{ pubkey, signingRoot, shares }];
   });
   return sets.length > 0 ? [{ kind: 'ThresholdReached', sets }] : [];
+}
+
+/** The root that `threshold` shares agree on, if any (the lowest, should two ever both reach it). */
+function agreedRoot(v: ValidatorAggregation, threshold: number): Hex | undefined {
+  const counts = new Map<Hex, number>();
+  for (const share of v.shares.values()) counts.set(share.signingRoot, (counts.get(share.signingRoot) ?? 0) + 1);
+  return [...counts.entries()].filter(([, n]) => n >= threshold).map(([root]) => root).sort()[0];
 }
 
 function failuresAtDeadline(state: AggregationState, def: AggregationDefinition) {
@@ -151,7 +177,9 @@ function failuresAtDeadline(state: AggregationState, def: AggregationDefinition)
     if (v.done) return [];
     const reason: FailureReason = v.refused
       ? 'slashing_refused'
-      : v.signingRoot === undefined
+      : v.agreement && new Set([...v.shares.values()].map((s) => s.signingRoot)).size > 1
+        ? 'partial_signatures_disagree'
+      : v.signingRoot === undefined && !v.agreement
         ? 'no_consensus'
         : !v.shares.has(def.selfShareIndex)
           ? 'no_local_signature'
@@ -172,6 +200,9 @@ export function evolve(state: AggregationState, event: AggregationEvent): Aggreg
       return { ...state, scheduled: true, validators };
     case 'SignaturesExpected':
       for (const { pubkey, signingRoot } of event.roots) update(pubkey, (v) => ({ ...v, signingRoot }));
+      return { ...state, validators };
+    case 'AgreementExpected':
+      for (const pubkey of event.pubkeys) update(pubkey, (v) => ({ ...v, agreement: true }));
       return { ...state, validators };
     case 'ValidatorsRefused':
       for (const pubkey of event.pubkeys) update(pubkey, (v) => ({ ...v, refused: true }));

@@ -9,18 +9,21 @@ import {
   fromHex,
   slotAt,
   slotStartMs,
+  DUTY_FLOW,
   Subjects,
-  type AttesterDuty,
+  attesterDutiesOf,
   type Duty,
   type DutyType,
   type Hex,
   type PeerInbound,
   type PeerOutbound,
   type UnsignedDataSet,
+  type ValidatorDuty,
 } from '#lib/contracts';
-import { attesterSigningItems, valueHash } from '#lib/signing';
+import { verify as blsVerify } from '#lib/bls';
+import { blockForkAtSlot, decidedSigningItems, epochOfSlot, forkHasBlindedBlocks, forkIsElectraOrLater, randaoSigningRoot, slashingAttemptsOf, valueHash } from '#lib/signing';
 import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
-import { attesterValueMatchesDuty } from '../domain/attester-validity.js';
+import { attesterValueMatchesDuty, proposerValueMatchesDuty, type Validity } from '../domain/value-validity.js';
 import { decide, evolve, initialState } from '../domain/qbft.decider.js';
 import type { QbftCommand, QbftEvent, QbftMessage, QbftState } from '../domain/qbft.types.js';
 import { roundDeadlineNs, type RoundTimerTiming, type TimerDutyType } from '../domain/round-timer.js';
@@ -30,11 +33,17 @@ export type { QbftWireMessage } from './qbft-inbound.js';
 
 /** Slashing guard's read-only answer (see slashing-guard's consumer). */
 interface SlashingCheckResponse {
-  readonly verdicts: readonly { readonly pubkey: Hex; readonly ok: boolean; readonly reason?: string }[];
+  readonly verdicts: readonly SlashingVerdict[];
+  readonly blockVerdicts?: readonly SlashingVerdict[];
+}
+interface SlashingVerdict {
+  readonly pubkey: Hex;
+  readonly ok: boolean;
+  readonly reason?: string;
 }
 
 /** Which round-timer duty class each Cohort duty type uses (its start offset into the slot). */
-const TIMER_DUTY_TYPE = { attester: 'attester' } as const satisfies Record<DutyType, TimerDutyType>;
+const TIMER_DUTY_TYPE = { attester: 'attester', proposer: 'proposer', randao: 'randao', sync_message: 'sync_message' } as const satisfies Record<DutyType, TimerDutyType>;
 
 interface Instance {
   readonly duty: Duty;
@@ -60,7 +69,8 @@ interface Instance {
 export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private chain?: ChainContext;
   private readonly instances = new Map<string, Instance>();
-  private readonly duties = new Map<number, readonly AttesterDuty[]>();
+  /** Scheduled validator duties by duty id. */
+  private readonly duties = new Map<string, readonly ValidatorDuty[]>();
   private readonly closers: (() => unknown)[] = [];
   private readonly abort = new AbortController();
   /** Duties whose slot began before this process started are sat out (see onApplicationBootstrap). */
@@ -93,8 +103,8 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
     const scheduled = await this.rt.events.on(
       'DutyScheduled',
       (e) => {
-        this.duties.set(e.duty.slot, e.data.duties);
-        for (const slot of this.duties.keys()) if (slot < e.duty.slot - 64) this.duties.delete(slot);
+        this.duties.set(e.correlationId, e.data.duties);
+        for (const [id, duties] of this.duties) if ((duties[0]?.slot ?? 0) < e.duty.slot - 64) this.duties.delete(id);
       },
       catchUpFrom(this.chain),
     );
@@ -153,30 +163,67 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
   /** The validity predicate: the value matches the scheduled duty and the slashing guard would sign it. */
   private async isValid(duty: Duty, value: UnsignedDataSet): Promise<boolean> {
     const chain = this.chain;
-    const duties = this.duties.get(duty.slot);
+    const duties = this.duties.get(dutyId(duty));
     if (!chain || !duties || typeof value !== 'object' || value === null) return false;
-    const match = attesterValueMatchesDuty(duty.slot, duties, value);
+    let match: Validity;
+    try {
+      match = this.valueMatchesDuty(chain, duty, duties, value);
+    } catch (error) {
+      match = { ok: false, detail: `malformed value: ${String(error)}` };
+    }
     if (!match.ok) {
       this.rt.log.warn('proposed value does not match the duty', { duty: dutyId(duty), detail: match.detail });
       return false;
     }
-    const attempts = attesterSigningItems(chain.signing, duties, value).map((i) => ({
-      pubkey: i.pubkey,
-      sourceEpoch: Number(i.data.source.epoch),
-      targetEpoch: Number(i.data.target.epoch),
-      signingRoot: i.signingRoot,
-    }));
+    let checks: ReturnType<typeof slashingAttemptsOf>;
     try {
-      const { verdicts } = await this.rt.bus.request<unknown, SlashingCheckResponse>(Subjects.slashingCheck, { attempts }, { timeoutMs: 2000 });
+      checks = slashingAttemptsOf(decidedSigningItems(chain.signing, duties, value));
+    } catch (error) {
+      this.rt.log.warn('proposed value has no signing root (malformed)', { duty: dutyId(duty), error: String(error) });
+      return false;
+    }
+    const { attempts, blocks } = checks;
+    try {
+      const response = await this.rt.bus.request<unknown, SlashingCheckResponse>(Subjects.slashingCheck, { attempts, blocks }, { timeoutMs: 2000 });
+      const verdicts = [...response.verdicts, ...(response.blockVerdicts ?? [])];
       const refused = verdicts.filter((v) => !v.ok);
       if (refused.length > 0) {
         this.rt.log.warn('slashing guard would refuse the proposed value', { duty: dutyId(duty), validators: refused.length, reason: refused[0]?.reason });
       }
-      return refused.length === 0 && verdicts.length === attempts.length;
+      return refused.length === 0 && verdicts.length > 0 && verdicts.length === attempts.length + blocks.length;
     } catch (error) {
       // No answer is not an approval: a refusal is always better than a doubt.
       this.rt.log.warn('slashing guard did not answer; treating value as invalid', { duty: dutyId(duty), error: String(error) });
       return false;
+    }
+  }
+
+  /** First half of validity, per duty type (domain/value-validity.ts), with what only the app knows: forks and BLS. */
+  private valueMatchesDuty(chain: ChainContext, duty: Duty, duties: readonly ValidatorDuty[], value: UnsignedDataSet): Validity {
+    const fork = blockForkAtSlot(chain.signing, duty.slot);
+    switch (duty.type) {
+      case 'attester':
+        return attesterValueMatchesDuty(duty.slot, attesterDutiesOf(duties), value, !forkIsElectraOrLater(fork));
+      case 'proposer': {
+        const proposer = duties.find((d) => d.slot === duty.slot);
+        const randaoRoot = fromHex(randaoSigningRoot(chain.signing, epochOfSlot(chain.signing, duty.slot)));
+        return proposerValueMatchesDuty(duty.slot, duties, value, {
+          fork,
+          blindedAllowed: forkHasBlindedBlocks(fork),
+          randaoRevealValid: (reveal) => {
+            try {
+              return !!proposer && blsVerify(fromHex(proposer.pubkey), randaoRoot, fromHex(reveal));
+            } catch {
+              return false;
+            }
+          },
+        });
+      }
+      case 'randao':
+      case 'sync_message':
+        return { ok: false, detail: `${duty.type} duties have no consensus` };
+      default:
+        return assertNever(duty.type);
     }
   }
 
@@ -189,7 +236,7 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
     if (slotStartMs(chain.timing, duty.slot) <= this.bootMs) return undefined;
     // Only duties this node scheduled, and none ahead of the slot clock (one slot of skew):
     // a peer naming some far slot must not create state, nor push live duties out of the window.
-    if (!this.duties.has(duty.slot) || duty.slot > slotAt(chain.timing, Date.now()) + 1) return undefined;
+    if (DUTY_FLOW[duty.type] !== 'decided' || !this.duties.has(key) || duty.slot > slotAt(chain.timing, Date.now()) + 1) return undefined;
     const deadline = dutyDeadlineMs(chain.timing, duty);
     if (Date.now() >= deadline) return undefined;
     const { cluster, node } = this.rt.config;
@@ -310,7 +357,7 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
 
   /** The validators a duty concerns: every event of the duty names them. */
   private pubkeysOf(duty: Duty): Hex[] {
-    return (this.duties.get(duty.slot) ?? []).map((d) => d.pubkey);
+    return (this.duties.get(dutyId(duty)) ?? []).map((d) => d.pubkey);
   }
 
   private close(instance: Instance): void {

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AttesterScheduler } from './attester-scheduler.js';
+import { DutyScheduler } from './duty-scheduler.js';
 
-@Module({ providers: [AttesterScheduler] })
+@Module({ providers: [DutyScheduler] })
 export class DutySchedulerModule {}

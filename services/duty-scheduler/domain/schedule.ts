@@ -1,4 +1,4 @@
-import type { AttestationDataJson, AttesterDuty, AttesterUnsignedData } from '#lib/contracts';
+import type { AttestationDataJson, AttesterDuty, AttesterUnsignedData, Hex, ProposerUnsignedData } from '#lib/contracts';
 
 /** Attester duties of an epoch grouped by slot, ascending: one cluster-wide duty per slot. */
 export function dutiesBySlot(duties: readonly AttesterDuty[]): ReadonlyMap<number, readonly AttesterDuty[]> {
@@ -21,13 +21,49 @@ export function committeesOf(duties: readonly AttesterDuty[]): number[] {
 export function unsignedAttesterData(
   slot: number,
   fetched: readonly { readonly committeeIndex: number; readonly data: AttestationDataJson }[],
+  committeeIndexInData = true,
 ): { ok: true; value: AttesterUnsignedData } | { ok: false; detail: string } {
   const byCommittee: Record<string, AttestationDataJson> = {};
   for (const { committeeIndex, data } of fetched) {
-    if (Number(data.slot) !== slot || Number(data.index) !== committeeIndex) {
+    // From Electra the data's index is 0 for every committee (EIP-7549).
+    if (Number(data.slot) !== slot || Number(data.index) !== (committeeIndexInData ? committeeIndex : 0)) {
       return { ok: false, detail: `BN answered slot ${data.slot} index ${data.index} for slot ${slot} committee ${committeeIndex}` };
     }
     byCommittee[String(committeeIndex)] = data;
   }
   return { ok: true, value: { type: 'attester', byCommittee } };
+}
+
+/**
+ * A proposer duty's value from the BN's `produceBlockV3` answer: a full block from Deneb comes
+ * as BlockContents, whose proofs and blobs travel beside the block.
+ */
+export function unsignedProposerData(
+  slot: number,
+  produced: {
+    readonly fork: string;
+    readonly blinded: boolean;
+    readonly executionPayloadValue: string;
+    readonly consensusBlockValue: string;
+    readonly data: Readonly<Record<string, unknown>>;
+  },
+  hasBlockContents: boolean,
+): { ok: true; value: ProposerUnsignedData } | { ok: false; detail: string } {
+  const contents = !produced.blinded && hasBlockContents;
+  const block = (contents ? produced.data['block'] : produced.data) as ProposerUnsignedData['block'] | undefined;
+  if (typeof block !== 'object' || block === null || Number(block.slot) !== slot) {
+    return { ok: false, detail: `BN answered a block for slot ${String(block?.slot)} when asked for slot ${slot}` };
+  }
+  return {
+    ok: true,
+    value: {
+      type: 'proposer',
+      fork: produced.fork,
+      blinded: produced.blinded,
+      block,
+      ...(contents && { kzgProofs: produced.data['kzg_proofs'] as Hex[], blobs: produced.data['blobs'] as Hex[] }),
+      executionPayloadValue: produced.executionPayloadValue,
+      consensusBlockValue: produced.consensusBlockValue,
+    },
+  };
 }

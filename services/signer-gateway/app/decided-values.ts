@@ -1,49 +1,58 @@
-import type { AttesterDuty, Hex, UnsignedDataSet } from '#lib/contracts';
+import { dutyId, type Duty, type Hex, type UnsignedDataSet, type ValidatorDuty } from '#lib/contracts';
 
 /**
- * What the gateway may serve, per slot: the scheduled duties, the decided value and which
+ * What the gateway may serve, per duty: the scheduled duties, the decided value and which
  * validators the slashing guard has recorded it for. Serving waits for both (write-ahead).
+ * A `signed`-flow duty (RANDAO reveal) has its combined signatures here instead.
  */
-export interface SlotView {
-  duties?: readonly AttesterDuty[];
+export interface DutyView {
+  duties?: readonly ValidatorDuty[];
   decided?: { readonly valueHash: Hex; readonly value: UnsignedDataSet };
   approved: Set<Hex>;
   refused: Set<Hex>;
+  /** Group signatures combined for the duty, by group pubkey. */
+  combined: Map<Hex, Hex>;
 }
 
-export class DecidedValues {
-  private readonly slots = new Map<number, SlotView>();
-  private readonly waiters = new Map<number, Set<() => void>>();
+/** Duties this far behind the newest one seen are forgotten. */
+const KEPT_SLOTS = 64;
 
-  view(slot: number): SlotView {
-    let view = this.slots.get(slot);
-    if (!view) {
-      view = { approved: new Set(), refused: new Set() };
-      this.slots.set(slot, view);
-      for (const s of this.slots.keys()) if (s < slot - 64) this.slots.delete(s);
+export class DecidedValues {
+  private readonly duties = new Map<string, { readonly slot: number; readonly view: DutyView }>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  view(duty: Duty): DutyView {
+    const key = dutyId(duty);
+    let entry = this.duties.get(key);
+    if (!entry) {
+      entry = { slot: duty.slot, view: { approved: new Set(), refused: new Set(), combined: new Map() } };
+      this.duties.set(key, entry);
+      for (const [k, e] of this.duties) if (e.slot < duty.slot - KEPT_SLOTS) this.duties.delete(k);
     }
-    return view;
+    return entry.view;
   }
 
-  changed(slot: number): void {
-    for (const wake of this.waiters.get(slot) ?? []) wake();
+  changed(duty: Duty): void {
+    for (const wake of this.waiters.get(dutyId(duty)) ?? []) wake();
   }
 
   /** Resolves when `ready(view)` holds, or with undefined at `deadlineMs` / abort. */
-  async waitFor<T>(slot: number, ready: (view: SlotView) => T | undefined, deadlineMs: number, signal?: AbortSignal): Promise<T | undefined> {
-    const now = ready(this.view(slot));
+  async waitFor<T>(duty: Duty, ready: (view: DutyView) => T | undefined, deadlineMs: number, signal?: AbortSignal): Promise<T | undefined> {
+    const now = ready(this.view(duty));
     if (now !== undefined) return now;
+    const key = dutyId(duty);
     return new Promise<T | undefined>((resolve) => {
-      const waiters = this.waiters.get(slot) ?? new Set();
-      this.waiters.set(slot, waiters);
+      const waiters = this.waiters.get(key) ?? new Set();
+      this.waiters.set(key, waiters);
       const finish = (value: T | undefined) => {
         clearTimeout(timer);
         waiters.delete(check);
+        if (waiters.size === 0) this.waiters.delete(key);
         signal?.removeEventListener('abort', onAbort);
         resolve(value);
       };
       const check = () => {
-        const value = ready(this.view(slot));
+        const value = ready(this.view(duty));
         if (value !== undefined) finish(value);
       };
       const onAbort = () => finish(undefined);

@@ -5,10 +5,39 @@ import { Counter } from 'prom-client';
 import type { BeaconClient, ChainContext } from '#lib/beacon';
 import { verify as blsVerify } from '#lib/bls';
 import { shareIndexOf } from '#lib/config';
-import { dutyDeadlineMs, dutyId, fromHex, type Duty, type Hex, type PartialSignature, type RejectionReason } from '#lib/contracts';
-import { attestationSigningRoot } from '#lib/signing';
+import {
+  attesterDutiesOf,
+  dutyDeadlineMs,
+  dutyId,
+  fromHex,
+  isSyncCommitteeDuty,
+  type Duty,
+  type DutyType,
+  type Hex,
+  type PartialSignature,
+  type ProposerUnsignedData,
+  type RejectionReason,
+} from '#lib/contracts';
+import {
+  attestationSigningRoot,
+  blockForkAtSlot,
+  blockSigningRoot,
+  epochOfSlot,
+  forkHasBlockContents,
+  forkIsElectraOrLater,
+  isBlockFork,
+  randaoSigningRoot,
+  syncCommitteeMessageSigningRoot,
+} from '#lib/signing';
 import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
-import { attributeAttestation, sameAttestationData, type SubmittedAttestation } from '../domain/attestation-submission.js';
+import {
+  attributeAttestation,
+  attributeSingleAttestation,
+  sameAttestationData,
+  type SubmittedAttestation,
+  type SubmittedSingleAttestation,
+} from '../domain/attestation-submission.js';
+import { parseSignedBlock, parseSyncCommitteeMessage, produceBlockV3Response } from '../domain/block-submission.js';
 import { idToGroup, pubkeySwap, responseToShareView, type PubkeySwap } from '../domain/pubkey-swap.js';
 import { DecidedValues } from './decided-values.js';
 
@@ -66,10 +95,10 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
     // After a restart, the duties in flight are served again from what was decided and recorded.
     const from = catchUpFrom(this.chain);
     const subs = await Promise.all([
-      ev.on('DutyScheduled', (e) => this.update(e.duty.slot, (v) => (v.duties = e.data.duties)), from),
-      ev.on('DutyDecided', (e) => this.update(e.duty.slot, (v) => (v.decided = { valueHash: e.data.valueHash, value: e.data.value })), from),
-      ev.on('ProposalApproved', (e) => this.update(e.duty.slot, (v) => e.pubkeys.forEach((pk) => v.approved.add(pk))), from),
-      ev.on('ProposalRefused', (e) => this.update(e.duty.slot, (v) => e.pubkeys.forEach((pk) => v.refused.add(pk))), from),
+      ev.on('DutyScheduled', (e) => this.update(e.duty, (v) => (v.duties = e.data.duties)), from),
+      ev.on('DutyDecided', (e) => this.update(e.duty, (v) => (v.decided = { valueHash: e.data.valueHash, value: e.data.value })), from),
+      ev.on('ProposalApproved', (e) => this.update(e.duty, (v) => e.pubkeys.forEach((pk) => v.approved.add(pk))), from),
+      ev.on('ProposalRefused', (e) => this.update(e.duty, (v) => e.pubkeys.forEach((pk) => v.refused.add(pk))), from),
     ]);
     for (const sub of subs) this.closers.push(() => sub.close());
     this.server = this.buildServer();
@@ -83,9 +112,9 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
     await this.server?.close();
   }
 
-  private update(slot: number, change: (view: ReturnType<DecidedValues['view']>) => unknown): void {
-    change(this.values.view(slot));
-    this.values.changed(slot);
+  private update(duty: Duty, change: (view: ReturnType<DecidedValues['view']>) => unknown): void {
+    change(this.values.view(duty));
+    this.values.changed(duty);
   }
 
   private buildServer(): FastifyInstance {
@@ -95,7 +124,14 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
     app.get('/eth/v1/validator/attestation_data', (req, reply) => this.attestationData(req, reply));
-    app.post('/eth/v1/beacon/pool/attestations', (req, reply) => this.submitAttestations(req, reply));
+    app.post('/eth/v1/beacon/pool/attestations', (req, reply) => this.submitAttestations(req, reply, 'v1'));
+    app.post('/eth/v2/beacon/pool/attestations', (req, reply) => this.submitAttestations(req, reply, 'v2'));
+    app.get('/eth/v3/validator/blocks/:slot', (req, reply) => this.produceBlock(req, reply));
+    for (const version of ['v1', 'v2'] as const) {
+      app.post(`/eth/${version}/beacon/blocks`, (req, reply) => this.publishBlock(req, reply, version, false));
+      app.post(`/eth/${version}/beacon/blinded_blocks`, (req, reply) => this.publishBlock(req, reply, version, true));
+    }
+    app.post('/eth/v1/beacon/pool/sync_committees', (req, reply) => this.submitSyncMessages(req, reply));
     app.post('/eth/v1/validator/duties/attester/:epoch', (req, reply) => this.proxy(req, reply, 'attester_duties'));
     app.post('/eth/v1/beacon/states/:state/validators', (req, reply) => this.proxy(req, reply, 'validators', this.idsToGroup(req.body)));
     app.get('/eth/v1/beacon/states/:state/validators', (req, reply) => this.proxy(req, reply, 'validators'));
@@ -127,7 +163,14 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const path = url.pathname.replace(/\/validators\/(0x[0-9a-fA-F]{96})$/, (_m, id: string) => `/validators/${idToGroup(this.swap, id)}`);
     try {
-      const upstream = await this.bn.raw(req.method, `${path}${url.search}`, body ?? (typeof req.body === 'string' && req.body !== '' ? req.body : undefined));
+      // Fork-versioned routes (v2+) need the VC's Eth-Consensus-Version on the way in and the BN's on the way out.
+      const version = req.headers['eth-consensus-version'];
+      const upstream = await this.bn.raw(
+        req.method,
+        `${path}${url.search}`,
+        body ?? (typeof req.body === 'string' && req.body !== '' ? req.body : undefined),
+        typeof version === 'string' ? { 'eth-consensus-version': version } : {},
+      );
       this.requests.inc({ route, outcome: String(upstream.status) });
       const type = upstream.headers.get('content-type') ?? 'application/json';
       let out = upstream.body;
@@ -138,6 +181,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
           // not JSON after all: pass it through untouched
         }
       }
+      const upstreamVersion = upstream.headers.get('eth-consensus-version');
+      if (upstreamVersion) void reply.header('eth-consensus-version', upstreamVersion);
       await reply.code(upstream.status).header('content-type', type).send(out);
     } catch (error) {
       this.requests.inc({ route, outcome: 'bn_unreachable' });
@@ -157,11 +202,11 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
     const duty: Duty = { slot, type: 'attester' };
     // Serve only a decided value that the slashing guard has recorded for this committee's validators.
     const data = await this.values.waitFor(
-      slot,
+      duty,
       (view) => {
-        const decided = view.decided?.value.byCommittee[String(committeeIndex)];
+        const decided = view.decided?.value.type === 'attester' ? view.decided.value.byCommittee[String(committeeIndex)] : undefined;
         if (!decided || !view.duties) return undefined;
-        const members = view.duties.filter((d) => d.committeeIndex === committeeIndex).map((d) => d.pubkey);
+        const members = attesterDutiesOf(view.duties).filter((d) => d.committeeIndex === committeeIndex).map((d) => d.pubkey);
         return members.length > 0 && members.every((pk) => view.approved.has(pk) || view.refused.has(pk)) &&
           members.some((pk) => view.approved.has(pk))
           ? decided
@@ -175,85 +220,233 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
       return void reply.code(503).send(apiError(503, `no decided attestation data for slot ${slot} committee ${committeeIndex} before the deadline`));
     }
     this.requests.inc({ route: 'attestation_data', outcome: '200' });
-    const view = this.values.view(slot);
-    const members = (view.duties ?? []).filter((d) => d.committeeIndex === committeeIndex).map((d) => d.pubkey);
+    const view = this.values.view(duty);
+    const members = attesterDutiesOf(view.duties ?? []).filter((d) => d.committeeIndex === committeeIndex).map((d) => d.pubkey);
     await this.rt.events
       .record('DecidedDataServed', duty, members, { committeeIndex, valueHash: view.decided?.valueHash ?? '0x' }, { discriminator: `c${committeeIndex}` })
       .catch((error: unknown) => this.rt.log.warn('could not record DecidedDataServed', { error: String(error) }));
     await reply.send({ data });
   }
 
-  private async submitAttestations(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /**
+   * The VC's attestations (share signatures). v1 and pre-Electra v2 carry phase0 Attestations
+   * (one aggregation bit); from Electra v2 carries SingleAttestations (EIP-7549).
+   */
+  private async submitAttestations(req: FastifyRequest, reply: FastifyReply, route: 'v1' | 'v2'): Promise<void> {
+    const body = this.jsonArray(req, reply, 'attestations');
+    const chain = this.chain;
+    if (!body || !chain) return;
+    const version = req.headers['eth-consensus-version'];
+    if (route === 'v2' && typeof version !== 'string') {
+      return void reply.code(400).send(apiError(400, 'Eth-Consensus-Version header is required on the v2 route'));
+    }
+    await this.acceptShares(reply, 'attester', 'pool_attestations', body, (item) => this.acceptAttestation(item, chain, route));
+  }
+
+  /** Returns why the attestation is refused, or its partial signature. */
+  private acceptAttestation(item: unknown, chain: ChainContext, route: 'v1' | 'v2'): Accepted {
+    if (typeof item !== 'object' || item === null || typeof (item as { data?: unknown }).data !== 'object' || typeof (item as { signature?: unknown }).signature !== 'string') {
+      return { reason: 'malformed', detail: 'expected {aggregation_bits, data, signature} or {committee_index, attester_index, data, signature}' };
+    }
+    const slot = Number((item as SubmittedAttestation).data.slot);
+    const attesterDuty: Duty = { slot, type: 'attester' };
+    const view = this.values.view(attesterDuty);
+    const duties = attesterDutiesOf(view.duties ?? []);
+    let electra = false;
+    try {
+      electra = Number.isSafeInteger(slot) && slot >= 0 && forkIsElectraOrLater(blockForkAtSlot(chain.signing, slot));
+    } catch {
+      electra = false;
+    }
+    if (electra && route === 'v1') return { slot, reason: 'malformed', detail: 'from Electra attestations are SingleAttestations on the v2 route' };
+    const attributed = electra ? attributeSingleAttestation(item as SubmittedSingleAttestation, duties) : attributeAttestation(item as SubmittedAttestation, duties);
+    if (!attributed.ok) return { ...(Number.isSafeInteger(slot) && slot >= 0 ? { slot } : {}), reason: attributed.reason, detail: attributed.detail };
+    const { duty, attestation } = attributed;
+    const refuse = (reason: RejectionReason, detail: string): Refusal => ({ slot, pubkey: duty.pubkey, reason, detail });
+    const decided = view.decided?.value.type === 'attester' ? view.decided.value.byCommittee[String(duty.committeeIndex)] : undefined;
+    if (!decided || !view.approved.has(duty.pubkey)) return refuse('not_approved', `no decided value recorded for ${dutyId(attesterDuty)}`);
+    if (!sameAttestationData(decided, attestation.data)) return refuse('data_mismatch', 'the attestation data differs from the decided value');
+    return this.verifiedShare(slot, duty.pubkey, attestationSigningRoot(chain.signing, decided), attestation.signature);
+  }
+
+  /**
+   * `produceBlockV3`: the VC's RANDAO reveal is its share of the cluster's reveal. It is verified
+   * and recorded (the randao duty), then the VC waits for the block the cluster decided, built by
+   * this node's BN with the combined reveal, approved by the slashing guard.
+   */
+  private async produceBlock(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const slot = Number((req.params as { slot?: string }).slot);
+    const randaoReveal = (req.query as Record<string, string | undefined>)['randao_reveal'];
+    const chain = this.chain;
+    if (!Number.isSafeInteger(slot) || slot < 0) return void reply.code(400).send(apiError(400, 'slot must be a non-negative integer'));
+    if (typeof randaoReveal !== 'string' || !/^0x[0-9a-fA-F]{192}$/.test(randaoReveal)) {
+      return void reply.code(400).send(apiError(400, 'randao_reveal must be a 96-byte hex signature'));
+    }
+    if (!chain) return void reply.code(503).send(apiError(503, 'node is starting'));
+    const randaoDuty: Duty = { slot, type: 'randao' };
+    const proposer = this.values.view(randaoDuty).duties?.[0];
+    if (!proposer) return void reply.code(400).send(apiError(400, `no proposer duty of this cluster at slot ${slot}`));
+    const share = this.verifiedShare(slot, proposer.pubkey, randaoSigningRoot(chain.signing, epochOfSlot(chain.signing, slot)), randaoReveal);
+    if ('reason' in share) {
+      await this.recordRejections('randao', new Map([[slot, [share]]]));
+      this.requests.inc({ route: 'produce_block', outcome: '400' });
+      return void reply.code(400).send(apiError(400, `randao_reveal refused: ${share.reason}: ${share.detail}`));
+    }
+    await this.rt.events.record('PartialSignatureSubmitted', randaoDuty, [proposer.pubkey], { partials: [share.partial] }, { discriminator: 'vc' });
+    const duty: Duty = { slot, type: 'proposer' };
+    const value = await this.values.waitFor(
+      duty,
+      (view) => (view.decided?.value.type === 'proposer' && view.approved.has(proposer.pubkey) ? view.decided.value : undefined),
+      dutyDeadlineMs(chain.timing, duty),
+      this.abort.signal,
+    );
+    if (!value || !isBlockFork(value.fork)) {
+      this.requests.inc({ route: 'produce_block', outcome: 'not_decided' });
+      return void reply.code(503).send(apiError(503, `no decided block for slot ${slot} before the deadline`));
+    }
+    const { headers, body } = produceBlockV3Response(value, forkHasBlockContents(value.fork));
+    await this.rt.events
+      .record('DecidedDataServed', duty, [proposer.pubkey], { valueHash: this.values.view(duty).decided?.valueHash ?? '0x' }, { discriminator: 'block' })
+      .catch((error: unknown) => this.rt.log.warn('could not record DecidedDataServed', { error: String(error) }));
+    this.requests.inc({ route: 'produce_block', outcome: '200' });
+    await reply.headers(headers).send(body);
+  }
+
+  /** The VC's signed block: a share signature over exactly the decided block, or refused. */
+  private async publishBlock(req: FastifyRequest, reply: FastifyReply, route: 'v1' | 'v2', blinded: boolean): Promise<void> {
     let body: unknown;
     try {
       body = JSON.parse(String(req.body ?? ''));
     } catch {
-      return void reply.code(400).send(apiError(400, 'body is not JSON: expected an array of attestations'));
+      return void reply.code(400).send(apiError(400, 'body is not JSON: expected a signed block'));
     }
-    if (!Array.isArray(body)) return void reply.code(400).send(apiError(400, 'expected an array of attestations'));
     const chain = this.chain;
     if (!chain) return void reply.code(503).send(apiError(503, 'node is starting'));
+    const version = req.headers['eth-consensus-version'];
+    if (route === 'v2' && typeof version !== 'string') return void reply.code(400).send(apiError(400, 'Eth-Consensus-Version header is required on the v2 route'));
+    await this.acceptShares(reply, 'proposer', 'publish_block', [body], (item) => {
+      const parsed = parseSignedBlock(item);
+      if (!parsed.ok) return { reason: parsed.reason, detail: parsed.detail };
+      const { slot } = parsed;
+      const view = this.values.view({ slot, type: 'proposer' });
+      const decided: ProposerUnsignedData | undefined = view.decided?.value.type === 'proposer' ? view.decided.value : undefined;
+      const pubkey = view.duties?.[0]?.pubkey;
+      if (!decided || !pubkey || !view.approved.has(pubkey)) return { slot, reason: 'not_approved', detail: `no decided block recorded for slot ${slot}` };
+      const refuse = (reason: RejectionReason, detail: string): Refusal => ({ slot, pubkey, reason, detail });
+      if (!isBlockFork(decided.fork)) return refuse('malformed', `fork ${decided.fork} is not supported`);
+      if (typeof version === 'string' && version !== decided.fork) return refuse('data_mismatch', `Eth-Consensus-Version ${version}, the decided block is ${decided.fork}`);
+      if (blinded !== decided.blinded) return refuse('data_mismatch', `a ${blinded ? 'blinded' : 'full'} block, the decided block is ${decided.blinded ? 'blinded' : 'full'}`);
+      let root: Hex;
+      try {
+        root = blockSigningRoot(chain.signing, decided.fork, decided.blinded, parsed.message as { slot: string });
+      } catch (error) {
+        return refuse('malformed', `not a ${decided.fork} block: ${String(error)}`);
+      }
+      const decidedRoot = blockSigningRoot(chain.signing, decided.fork, decided.blinded, decided.block);
+      if (root !== decidedRoot) return refuse('data_mismatch', 'the block differs from the decided block');
+      return this.verifiedShare(slot, pubkey, root, parsed.signature);
+    });
+  }
+
+  /**
+   * The VC's sync committee messages: each signs the head root its BN (through this gateway's
+   * pass-through) gave it; the aggregator combines the shares of the root threshold VCs agree on.
+   */
+  private async submitSyncMessages(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const body = this.jsonArray(req, reply, 'sync committee messages');
+    const chain = this.chain;
+    if (!body || !chain) return;
+    await this.acceptShares(reply, 'sync_message', 'pool_sync_committees', body, (item) => {
+      const parsed = parseSyncCommitteeMessage(item);
+      if (!parsed.ok) return { reason: parsed.reason, detail: parsed.detail };
+      const { slot } = parsed;
+      const duty = (this.values.view({ slot, type: 'sync_message' }).duties ?? []).find((d) => isSyncCommitteeDuty(d) && d.validatorIndex === parsed.validatorIndex);
+      if (!duty) return { slot, reason: 'unknown_duty', detail: `no sync committee duty at slot ${slot} for validator ${parsed.validatorIndex}` };
+      const root = syncCommitteeMessageSigningRoot(chain.signing, slot, parsed.beaconBlockRoot);
+      return this.verifiedShare(slot, duty.pubkey, root, parsed.signature, { beacon_block_root: parsed.beaconBlockRoot });
+    });
+  }
+
+  /** A share signature checked against this node's public share of the validator. */
+  private verifiedShare(slot: number, pubkey: Hex, signingRoot: Hex, signature: string, object?: Readonly<Record<string, string>>): Accepted {
+    const publicShare = this.publicShareOf.get(pubkey);
+    let valid = false;
+    try {
+      valid = !!publicShare && blsVerify(fromHex(publicShare), fromHex(signingRoot), fromHex(signature));
+    } catch {
+      valid = false;
+    }
+    if (!valid) return { slot, pubkey, reason: 'invalid_signature', detail: "the signature does not verify under this node's public share" };
+    return { slot, partial: { pubkey, shareIndex: this.shareIndex, signingRoot, signature: signature.toLowerCase() as Hex, ...(object && { object }) } };
+  }
+
+  /** Parses a JSON array body, answering 400 itself when it is not one. */
+  private jsonArray(req: FastifyRequest, reply: FastifyReply, what: string): unknown[] | undefined {
+    let body: unknown;
+    try {
+      body = JSON.parse(String(req.body ?? ''));
+    } catch {
+      void reply.code(400).send(apiError(400, `body is not JSON: expected an array of ${what}`));
+      return undefined;
+    }
+    if (!Array.isArray(body)) {
+      void reply.code(400).send(apiError(400, `expected an array of ${what}`));
+      return undefined;
+    }
+    if (!this.chain) {
+      void reply.code(503).send(apiError(503, 'node is starting'));
+      return undefined;
+    }
+    return body;
+  }
+
+  /**
+   * The common end of every share-signature route: accepted shares are recorded per slot
+   * (PartialSignatureSubmitted), refused ones too (PartialSignaturesRejected: the VC signed, and
+   * this is why it did not count), and the VC gets 200 or an IndexedErrorMessage.
+   */
+  private async acceptShares(reply: FastifyReply, type: DutyType, route: string, items: readonly unknown[], accept: (item: unknown) => Accepted): Promise<void> {
     const failures: { index: number; message: string }[] = [];
     const accepted = new Map<number, PartialSignature[]>();
     const refused = new Map<number, Refusal[]>();
-    body.forEach((item: unknown, index) => {
-      const refusal = this.acceptAttestation(item as SubmittedAttestation, chain, accepted);
-      if (!refusal) return;
-      failures.push({ index, message: `${refusal.reason}: ${refusal.detail}` });
-      if (refusal.slot !== undefined) refused.set(refusal.slot, [...(refused.get(refusal.slot) ?? []), refusal]);
+    items.forEach((item, index) => {
+      const outcome = accept(item);
+      if ('partial' in outcome) {
+        accepted.set(outcome.slot, [...(accepted.get(outcome.slot) ?? []), outcome.partial]);
+        return;
+      }
+      failures.push({ index, message: `${outcome.reason}: ${outcome.detail}` });
+      if (outcome.slot !== undefined) refused.set(outcome.slot, [...(refused.get(outcome.slot) ?? []), outcome]);
     });
     for (const [slot, partials] of accepted) {
-      await this.rt.events.record('PartialSignatureSubmitted', { slot, type: 'attester' }, partials.map((p) => p.pubkey), { partials }, {
+      await this.rt.events.record('PartialSignatureSubmitted', { slot, type }, partials.map((p) => p.pubkey), { partials }, {
         discriminator: partials.map((p) => p.pubkey.slice(2, 10)).join(''),
       });
     }
-    // A refused share signature is a fact for `explain`: the VC signed, and this is why it did not count.
+    await this.recordRejections(type, refused);
+    this.requests.inc({ route, outcome: failures.length > 0 ? '400' : '200' });
+    if (failures.length > 0) {
+      this.rt.log.warn('VC submitted share signatures that were refused', { route, count: failures.length, first: failures[0]?.message });
+      return void reply.code(400).send(apiError(400, `some ${route} submissions were refused`, failures));
+    }
+    await reply.code(200).send();
+  }
+
+  private async recordRejections(type: DutyType, refused: ReadonlyMap<number, readonly Refusal[]>): Promise<void> {
     for (const [slot, refusals] of refused) {
       const rejections = refusals.map((r) => ({ pubkey: r.pubkey ?? ('0x' as Hex), reason: r.reason }));
       await this.rt.events
-        .record('PartialSignaturesRejected', { slot, type: 'attester' }, [...new Set(refusals.flatMap((r) => (r.pubkey ? [r.pubkey] : [])))], {
+        .record('PartialSignaturesRejected', { slot, type }, [...new Set(refusals.flatMap((r) => (r.pubkey ? [r.pubkey] : [])))], {
           shareIndex: this.shareIndex,
           rejections,
         }, { discriminator: `refused-${createHash('sha256').update(JSON.stringify(rejections)).digest('hex').slice(0, 16)}` })
         .catch((error: unknown) => this.rt.log.warn('could not record PartialSignaturesRejected', { error: String(error) }));
     }
-    this.requests.inc({ route: 'pool_attestations', outcome: failures.length > 0 ? '400' : '200' });
-    if (failures.length > 0) {
-      this.rt.log.warn('VC submitted attestations that were refused', { count: failures.length, first: failures[0]?.message });
-      return void reply.code(400).send(apiError(400, 'some attestations were refused', failures));
-    }
-    await reply.code(200).send();
-  }
-
-  /** Returns why the attestation is refused, or undefined and adds its partial signature. */
-  private acceptAttestation(item: SubmittedAttestation, chain: ChainContext, out: Map<number, PartialSignature[]>): Refusal | undefined {
-    if (typeof item !== 'object' || item === null || typeof item.data !== 'object' || typeof item.signature !== 'string') {
-      return { reason: 'malformed', detail: 'expected {aggregation_bits, data, signature}' };
-    }
-    const slot = Number(item.data.slot);
-    const view = this.values.view(slot);
-    const attributed = attributeAttestation(item, view.duties ?? []);
-    if (!attributed.ok) return { ...(Number.isSafeInteger(slot) && slot >= 0 ? { slot } : {}), reason: attributed.reason, detail: attributed.detail };
-    const { duty } = attributed;
-    const refuse = (reason: RejectionReason, detail: string): Refusal => ({ slot, pubkey: duty.pubkey, reason, detail });
-    const decided = view.decided?.value.byCommittee[String(duty.committeeIndex)];
-    if (!decided || !view.approved.has(duty.pubkey)) return refuse('not_approved', `no decided value recorded for ${dutyId({ slot, type: 'attester' })}`);
-    if (!sameAttestationData(decided, item.data)) return refuse('data_mismatch', 'the attestation data differs from the decided value');
-    const signingRoot = attestationSigningRoot(chain.signing, decided);
-    const publicShare = this.publicShareOf.get(duty.pubkey);
-    let valid = false;
-    try {
-      valid = !!publicShare && blsVerify(fromHex(publicShare), fromHex(signingRoot), fromHex(item.signature));
-    } catch {
-      valid = false;
-    }
-    if (!valid) return refuse('invalid_signature', "the signature does not verify under this node's public share");
-    const partials = out.get(slot) ?? [];
-    partials.push({ pubkey: duty.pubkey, shareIndex: this.shareIndex, signingRoot, signature: item.signature.toLowerCase() as Hex });
-    out.set(slot, partials);
-    return undefined;
   }
 }
+
+/** A VC share signature that counts: the slot it belongs to and its partial. */
+type Accepted = { readonly slot: number; readonly partial: PartialSignature } | Refusal;
 
 /** Why a VC's share signature was refused; slot and pubkey when it could be attributed. */
 interface Refusal {

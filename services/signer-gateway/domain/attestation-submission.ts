@@ -60,3 +60,27 @@ export function sameAttestationData(a: AttestationDataJson, b: AttestationDataJs
     a.target.root.toLowerCase() === b.target.root.toLowerCase()
   );
 }
+
+/** An Electra `SingleAttestation` (EIP-7549): the attester and its committee are named, no bits. */
+export interface SubmittedSingleAttestation {
+  readonly committee_index: string;
+  readonly attester_index: string;
+  readonly data: AttestationDataJson;
+  readonly signature: Hex;
+}
+
+/** Which validator signed a SingleAttestation: the one scheduled at that slot in that committee with that index. */
+export function attributeSingleAttestation(
+  attestation: SubmittedSingleAttestation,
+  dutiesAtSlot: readonly AttesterDuty[],
+): AttributedAttestation {
+  const slot = Number(attestation.data?.slot);
+  const committeeIndex = Number(attestation.committee_index);
+  const attesterIndex = Number(attestation.attester_index);
+  if (![slot, committeeIndex, attesterIndex].every(Number.isSafeInteger) || typeof attestation.signature !== 'string') {
+    return { ok: false, reason: 'malformed', detail: 'SingleAttestation without a valid slot, committee_index, attester_index or signature' };
+  }
+  const duty = dutiesAtSlot.find((d) => d.slot === slot && d.committeeIndex === committeeIndex && d.validatorIndex === attesterIndex);
+  if (!duty) return { ok: false, reason: 'unknown_duty', detail: `no duty at slot ${slot} committee ${committeeIndex} for validator ${attesterIndex}` };
+  return { ok: true, duty, attestation: { aggregation_bits: '0x01', data: attestation.data, signature: attestation.signature } };
+}

@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import type { ChainContext } from '#lib/beacon';
-import { Subjects, type AttesterDuty, type CohortEvent, type Hex } from '#lib/contracts';
-import { attesterSigningItems } from '#lib/signing';
+import { Subjects, type CohortEvent, type Hex, type ValidatorDuty } from '#lib/contracts';
+import { decidedSigningItems, slashingAttemptsOf } from '#lib/signing';
 import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
 import { decide, type AttestationAttempt, type AttestationVerdict, type BlockAttempt, type BlockVerdict } from '../domain/slashing.decider.js';
 import { SlashingHistories, type SlashingHistory } from './slashing-history.repository.js';
@@ -38,7 +38,7 @@ export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDe
   private histories?: SlashingHistories;
   /** The history the guard checks and records against: the BN's network (a reset switches it). */
   private history?: SlashingHistory;
-  private readonly duties = new Map<number, readonly AttesterDuty[]>();
+  private readonly duties = new Map<string, readonly ValidatorDuty[]>();
   private readonly closers: (() => unknown)[] = [];
   private queue: Promise<void> = Promise.resolve();
   private readonly abort = new AbortController();
@@ -68,7 +68,7 @@ export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDe
     const scheduled = await this.rt.events.on(
       'DutyScheduled',
       (e) => {
-        this.duties.set(e.duty.slot, e.data.duties);
+        this.duties.set(e.correlationId, e.data.duties);
         this.prune(e.duty.slot);
       },
       from,
@@ -97,15 +97,19 @@ export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDe
   private async recordDecided(event: CohortEvent<'DutyDecided'>): Promise<void> {
     const chain = this.chain;
     if (!chain) return;
-    const duties = this.duties.get(event.duty.slot) ?? [];
-    const attempts = attesterSigningItems(chain.signing, duties, event.data.value).map((item) => ({
-      pubkey: item.pubkey,
-      sourceEpoch: Number(item.data.source.epoch),
-      targetEpoch: Number(item.data.target.epoch),
-      signingRoot: item.signingRoot,
-    }));
+    const duties = this.duties.get(event.correlationId) ?? [];
+    // A decided value is attestations or one block; both are recorded before anything is served.
+    const { attempts: attestations, blocks } = slashingAttemptsOf(decidedSigningItems(chain.signing, duties, event.data.value));
+    const attempts = event.data.value.type === 'proposer' ? blocks : attestations;
+    if (attempts.length === 0) {
+      this.rt.log.error('decided value names no scheduled validator; nothing recorded, nothing served', { duty: event.correlationId });
+      return;
+    }
     const history = this.currentHistory();
-    const outcome = await history.record({ kind: 'RecordAttestations', attempts }, event.id);
+    const outcome = await history.record(
+      event.data.value.type === 'proposer' ? { kind: 'RecordBlocks', attempts: blocks } : { kind: 'RecordAttestations', attempts: attestations },
+      event.id,
+    );
     if (!outcome.ok) {
       this.rt.log.error('could not record the decided value: history kept changing; serving nothing', { duty: event.correlationId });
       this.refusals.inc({ reason: outcome.reason }, attempts.length);
@@ -122,7 +126,9 @@ export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDe
       // another writer appended to our shards: the value was decided again on the re-read history
       this.rt.log.warn('slashing history moved under us; decided again', { duty: event.correlationId, conflicts: outcome.conflicts });
     }
-    const refusals = outcome.events.flatMap((e) => (e.kind === 'AttestationsRefused' ? e.refusals : []));
+    const refusals: { pubkey: Hex; reason: string }[] = outcome.events.flatMap((e) =>
+      e.kind === 'AttestationsRefused' || e.kind === 'BlocksRefused' ? [...e.refusals] : [],
+    );
     const refused = new Set<Hex>(refusals.map((r) => r.pubkey));
     const approved = attempts.map((a) => a.pubkey).filter((pk) => !refused.has(pk));
     if (refusals.length > 0) {
@@ -136,6 +142,6 @@ export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDe
   }
 
   private prune(slot: number): void {
-    for (const key of this.duties.keys()) if (key < slot - 64) this.duties.delete(key);
+    for (const key of this.duties.keys()) if (Number(key.split('/')[0]) < slot - 64) this.duties.delete(key);
   }
 }

@@ -52,8 +52,9 @@ export function replayAggregation(inputs: AggregationInputs): Fact[] {
         apply({ kind: 'ScheduleValidators', pubkeys: e.data.duties.map((d) => d.pubkey) });
         break;
       case 'SignaturesExpected':
-        rootsKnown += e.data.roots.length;
+        rootsKnown += e.data.roots.length + (e.data.agreeing?.length ?? 0);
         apply({ kind: 'ExpectSignatures', roots: e.data.roots });
+        if (e.data.agreeing?.length) apply({ kind: 'ExpectAgreement', pubkeys: e.data.agreeing });
         for (const command of early.splice(0)) apply(command);
         break;
       case 'ProposalRefused':
@@ -116,6 +117,7 @@ function effects(event: AggregationEvent, def: AggregationDefinition, thresholdS
     case 'ValidatorsScheduled':
     case 'ValidatorsRefused':
     case 'SignaturesExpected':
+    case 'AgreementExpected':
       return [];
     default:
       return assertNever(event);

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { arrayEventSource } from '#lib/audit';
-import type { AnyCohortEvent, CohortEvent, EventType, Hex } from '#lib/contracts';
+import type { AnyCohortEvent, AttesterUnsignedData, CohortEvent, EventType, Hex } from '#lib/contracts';
 import { attestationDataRoot, valueHash } from '#lib/signing';
 import { recordedEpochs, type RecordedEpoch } from './recorded-epoch.fixture.js';
 import { AmbiguousReplayNodeError, compareFacts, replay } from './replay.engine.js';
@@ -78,7 +78,7 @@ describe('replay (engine)', () => {
     const decided = find(events, 'DutyDecided', 2 * SPE + 1);
     const scheduled = find(events, 'DutyScheduled', 2 * SPE + 1);
     const later = { slot: 3 * SPE + 1, type: 'attester' as const }; // after the recorded epochs: no other duty at that slot
-    const byCommittee = Object.fromEntries(Object.entries(decided.data.value.byCommittee).map(([k, d]) => [k, { ...d, beacon_block_root: `0x${'99'.repeat(32)}` }]));
+    const byCommittee = Object.fromEntries(Object.entries((decided.data.value as AttesterUnsignedData).byCommittee).map(([k, d]) => [k, { ...d, beacon_block_root: `0x${'99'.repeat(32)}` }]));
     const value = { type: 'attester' as const, byCommittee };
     const conflicting: AnyCohortEvent[] = [
       { ...scheduled, id: 'x:scheduled', duty: later, data: { duties: scheduled.data.duties.map((d) => ({ ...d, slot: later.slot })) } },
@@ -105,7 +105,7 @@ describe('replay (engine)', () => {
     expect(diverged.firstDivergence).toMatchObject({ stage: 'slashing-guard', eventType: 'ProposalApproved', recorded: `approved value ${valueHash(value)}` });
     expect(diverged.firstDivergence?.replayed).toBeUndefined();
     expect(diverged.divergences).toBe(2 * decided.pubkeys.length); // per validator: an approval not replayed, a double_vote refusal not recorded
-    expect(attestationDataRoot(byCommittee['0'] as never)).not.toBe(attestationDataRoot(decided.data.value.byCommittee['0'] as never));
+    expect(attestationDataRoot(byCommittee['0'] as never)).not.toBe(attestationDataRoot((decided.data.value as AttesterUnsignedData).byCommittee['0'] as never));
   });
 
   it('replays peers\' verdicts and the deadline: an invalid share is rejected, too few shares fail with the catalog reason', async () => {

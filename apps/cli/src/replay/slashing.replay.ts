@@ -1,4 +1,4 @@
-import type { AttesterDuty, Hex, UnsignedDataSet } from '#lib/contracts';
+import { attesterDutiesOf, type Hex, type UnsignedDataSet, type ValidatorDuty } from '#lib/contracts';
 import { attestationDataRoot } from '#lib/signing';
 import { decideSlashing, emptySlashingState, evolveSlashing, type AttestationAttempt, type SlashingState } from '#service/slashing-guard';
 import { approvedFact, refusedFact, type Fact } from './facts.js';
@@ -6,7 +6,7 @@ import { approvedFact, refusedFact, type Fact } from './facts.js';
 /** The slashing guard's state during a replay: its history, and the duties of recent slots. */
 export interface SlashingReplay {
   state: SlashingState | undefined;
-  readonly dutiesBySlot: Map<number, readonly AttesterDuty[]>;
+  readonly dutiesBySlot: Map<number, readonly ValidatorDuty[]>;
 }
 
 /**
@@ -15,9 +15,11 @@ export interface SlashingReplay {
  * not in the log; within one network it is fixed per target epoch, so root equality — all
  * EIP-3076 compares — is the same).
  */
-export function slashingAttempts(duties: readonly AttesterDuty[], value: UnsignedDataSet): AttestationAttempt[] {
+export function slashingAttempts(duties: readonly ValidatorDuty[], value: UnsignedDataSet): AttestationAttempt[] {
+  // Block proposals are not replayed yet: their history is separate from attestations', so leaving them out changes no attestation verdict.
+  if (value.type !== 'attester') return [];
   const roots = new Map<string, Hex>();
-  return duties.flatMap((duty) => {
+  return attesterDutiesOf(duties).flatMap((duty) => {
     const key = String(duty.committeeIndex);
     const data = value.byCommittee[key];
     if (!data) return [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AttestationDataJson, AttesterDuty } from '#lib/contracts';
-import { attesterValueMatchesDuty } from './attester-validity.js';
+import { attesterValueMatchesDuty } from './value-validity.js';
 
 const duty = (committeeIndex: number): AttesterDuty => ({
   pubkey: '0xaa',
