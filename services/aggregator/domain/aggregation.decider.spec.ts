@@ -152,3 +152,54 @@ describe('aggregation decider', () => {
     ]);
   });
 });
+
+describe('aggregation decider: signed-flow duties (no root decided beforehand)', () => {
+  const OTHER: Hex = '0x07e7';
+  const agreeing = (...pubkeys: Hex[]): AggregationEvent => ({ kind: 'AgreementExpected', pubkeys });
+  const recordedOn = (shareIndex: number, signingRoot: Hex, pubkey: Hex): AggregationEvent => ({
+    kind: 'PartialsRecorded',
+    shareIndex,
+    partials: [{ pubkey, signingRoot, signature: sig(shareIndex) }],
+  });
+
+  it('counts shares of any root and hands over the t shares of the root they agree on', () => {
+    const events = given(scheduled(V1), agreeing(V1), recordedOn(1, OTHER, V1), recordedOn(2, ROOT, V1), recordedOn(3, ROOT, V1)).when({
+      kind: 'RecordPartials',
+      shareIndex: 4,
+      partials: [partial(V1, 4, true, ROOT)],
+    });
+    expect(events.at(-1)).toEqual({
+      kind: 'ThresholdReached',
+      sets: [{ pubkey: V1, signingRoot: ROOT, shares: [2, 3, 4].map((i) => ({ shareIndex: i, signature: sig(i) })) }],
+    });
+  });
+
+  it('does not combine t shares spread over different roots', () => {
+    const events = given(scheduled(V1), agreeing(V1), recordedOn(1, OTHER, V1), recordedOn(2, ROOT, V1)).when({
+      kind: 'RecordPartials',
+      shareIndex: 3,
+      partials: [partial(V1, 3, true, ROOT)],
+    });
+    expect(events.map((e) => e.kind)).toEqual(['PartialsRecorded']);
+  });
+
+  it('at the deadline, names the disagreement when shares were over different roots', () => {
+    const [expired] = given(scheduled(V1, V2), agreeing(V1, V2), recordedOn(1, OTHER, V1), recordedOn(2, ROOT, V1), recordedOn(1, ROOT, V2)).when({ kind: 'ExpireDuty' });
+    expect(expired).toEqual({
+      kind: 'DutyExpired',
+      failures: [
+        { pubkey: V1, reason: 'partial_signatures_disagree' },
+        { pubkey: V2, reason: 'insufficient_partial_signatures' },
+      ],
+    });
+  });
+
+  it('refuses shares before the duty expects any, and a second share from the same index', () => {
+    expect(given(scheduled(V1)).when({ kind: 'RecordPartials', shareIndex: 1, partials: [partial(V1, 1)] })).toEqual([
+      { kind: 'PartialsRejected', shareIndex: 1, rejections: [{ pubkey: V1, reason: 'unknown_duty' }] },
+    ]);
+    expect(given(scheduled(V1), agreeing(V1), recordedOn(1, ROOT, V1)).when({ kind: 'RecordPartials', shareIndex: 1, partials: [partial(V1, 1, true, OTHER)] })).toEqual([
+      { kind: 'PartialsRejected', shareIndex: 1, rejections: [{ pubkey: V1, reason: 'duplicate' }] },
+    ]);
+  });
+});
