@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AttesterDuty, ProposerUnsignedData } from '#lib/contracts';
+import type { AttestationDataJson, AttesterDuty, ProposerUnsignedData } from '#lib/contracts';
 import { attributeSingleAttestation } from './attestation-submission.js';
 import { parseSignedBlock, parseSyncCommitteeMessage, produceBlockV3Response } from './block-submission.js';
 
@@ -67,7 +67,7 @@ describe('sync committee messages from the VC', () => {
 
 describe('Electra SingleAttestation attribution', () => {
   const duty: AttesterDuty = { pubkey: '0xaa', validatorIndex: 7, committeeIndex: 2, committeeLength: 4, committeesAtSlot: 3, validatorCommitteeIndex: 1, slot: 5 };
-  const data = { slot: '5', index: '0', beacon_block_root: '0x01', source: { epoch: '0', root: '0x02' }, target: { epoch: '0', root: '0x03' } };
+  const data: AttestationDataJson = { slot: '5', index: '0', beacon_block_root: '0x01', source: { epoch: '0', root: '0x02' }, target: { epoch: '0', root: '0x03' } };
   it('finds the duty by slot, committee and attester index', () => {
     expect(attributeSingleAttestation({ committee_index: '2', attester_index: '7', data, signature: sig as `0x${string}` }, [duty])).toMatchObject({ ok: true, duty });
   });
