@@ -4,7 +4,17 @@ import { Streams, toHex, type AnyCohortEvent, type EventType, type Hex } from '#
 import { connectJetStreamEventStore } from '#lib/event-store';
 import { generateIdentityKey, secp256k1PublicKey } from '#lib/p2p';
 import { valueHash } from '#lib/signing';
-import { freePort, startBeaconMock, startNatsServer, startVcMock, type BeaconMock, type NatsServerHandle, type VcMock } from '#lib/test-support';
+import {
+  freePort,
+  startBeaconMock,
+  startNatsServer,
+  startVcMock,
+  type BeaconMock,
+  type BeaconMockOptions,
+  type NatsServerHandle,
+  type VcMock,
+  type VcMockOptions,
+} from '#lib/test-support';
 import { ensureSlashingStream, parseInterchange, SlashingHistories } from '#service/slashing-guard';
 import { startNode, type RunningNode } from './node.js';
 
@@ -43,6 +53,10 @@ export interface SimnetOptions {
   readonly harnesses?: ReadonlyMap<number, SimnetHarnessFactory>;
 
   readonly logLevel?: NodeConfig['observability']['logLevel'];
+  /** Beacon mock settings beyond the simnet's own (fork schedule, slots per epoch, blinded blocks). */
+  readonly beaconOptions?: Partial<Omit<BeaconMockOptions, 'validators' | 'secondsPerSlot' | 'genesisTime' | 'failSubmissionsAt'>>;
+  /** VC mock settings for every VC (which duties it performs, which routes it uses). */
+  readonly vcOptions?: Partial<Omit<VcMockOptions, 'beaconUrl' | 'secretKeys' | 'name' | 'signWithWrongKey'>>;
   /** One line per slot; default stdout. */
   readonly print?: (line: string) => void;
   readonly signal?: AbortSignal;
@@ -143,6 +157,8 @@ export interface SimnetResult {
   readonly genesisTimeMs: number;
   readonly slots: readonly SlotReport[];
   readonly beacon: { readonly accepted: BeaconMock['accepted']; readonly rejected: BeaconMock['rejected'] };
+  /** The beacon mock itself (stopped): every record it kept, per duty type. */
+  readonly beaconMock: BeaconMock;
   /** Every event each node recorded (index = operator index; stopped nodes: empty). */
   readonly events: readonly (readonly AnyCohortEvent[])[];
   readonly vcErrors: readonly string[];
@@ -184,6 +200,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
     validators: cluster.validators.map((v) => ({ pubkey: v.groupPubkey })),
     secondsPerSlot: opts.secondsPerSlot,
     genesisTime: Math.ceil(Date.now() / 1000) + 4 + n,
+    ...opts.beaconOptions,
     ...(opts.failBroadcastAt ? { failSubmissionsAt: opts.failBroadcastAt } : {}),
   });
   const sim: SimNode[] = [];
@@ -239,6 +256,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
             name: `vc${index}`,
             beaconUrl: `http://127.0.0.1:${ports[n + index]}`,
             secretKeys: dealt.shareSecrets[index] ?? [],
+            ...opts.vcOptions,
             signWithWrongKey: opts.wrongVcKeys?.includes(index) ?? false,
           });
       sim.push({ index, nats, config, node, ...(vc ? { vc } : {}), stopped: false });
@@ -296,7 +314,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       const reportAt = beacon.slotStartMs(slot + deadlineSlots) + 250;
       await sleep(reportAt - Date.now(), opts.signal);
       if (opts.signal?.aborted) break;
-      const report = slotReport(slot, logs.map((events) => events.filter((e) => e.duty.slot === slot)), beacon);
+      const report = slotReport(slot, logs.map((events) => events.filter((e) => e.duty.slot === slot && e.duty.type === 'attester')), beacon);
       reports.push(report);
       print(formatSlot(report));
     }
@@ -321,6 +339,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       genesisTimeMs: beacon.slotStartMs(0),
       slots: reports,
       beacon: { accepted: [...beacon.accepted], rejected: [...beacon.rejected] },
+      beaconMock: beacon,
       events,
       vcErrors: sim.flatMap((s) => (s.vc?.stats.errors ?? []).map((e) => `vc${s.index}: ${e}`)),
       metrics,
