@@ -2,7 +2,7 @@
  * A duty is cluster-wide: one slot and one duty type, covering every validator of the
  * cluster that has that duty (DESIGN.md "Scale"). Consensus runs once per duty.
  */
-export const DUTY_TYPES = ['attester', 'proposer', 'randao', 'sync_message'] as const;
+export const DUTY_TYPES = ['attester', 'proposer', 'randao', 'sync_message', 'aggregator', 'sync_contribution'] as const;
 export type DutyType = (typeof DUTY_TYPES)[number];
 
 export interface Duty {
@@ -20,7 +20,7 @@ export function isDutyType(value: unknown): value is DutyType {
 }
 
 /** Fixed ordinal per duty type: feeds the deterministic leader choice of consensus. */
-export const DUTY_ORDINAL = { attester: 1, proposer: 2, randao: 3, sync_message: 4 } as const satisfies Record<DutyType, number>;
+export const DUTY_ORDINAL = { attester: 1, proposer: 2, randao: 3, sync_message: 4, aggregator: 5, sync_contribution: 6 } as const satisfies Record<DutyType, number>;
 
 /**
  * How a duty's signatures come about. `decided`: consensus agrees on the data first, the
@@ -35,6 +35,8 @@ export const DUTY_FLOW = {
   proposer: 'decided',
   randao: 'signed',
   sync_message: 'signed',
+  aggregator: 'decided',
+  sync_contribution: 'decided',
 } as const satisfies Record<DutyType, 'decided' | 'signed'>;
 
 /**
@@ -46,5 +48,7 @@ export const DUTY_FLOW = {
  * - proposer: a block published after its slot is orphaned by the next proposer's.
  * - randao: only the block of the same slot needs it.
  * - sync_message: only the next slot's block can include it (altair/validator.md#sync-committee-messages).
+ * - aggregator: an aggregate is due at 2/3 of its slot and worth including for the slot after.
+ * - sync_contribution: only the next slot's block includes it.
  */
-export const DUTY_DEADLINE_SLOTS = { attester: 2, proposer: 1, randao: 1, sync_message: 1 } as const satisfies Record<DutyType, number>;
+export const DUTY_DEADLINE_SLOTS = { attester: 2, proposer: 1, randao: 1, sync_message: 1, aggregator: 2, sync_contribution: 1 } as const satisfies Record<DutyType, number>;

@@ -14,6 +14,8 @@ export const FAILURE_REASONS = {
   bn_broadcast_failed: 'the beacon node refused or failed the signed submission',
   deadline_expired: 'the duty deadline passed before the step could run',
   no_randao_reveal: 'the RANDAO reveal was not combined from threshold share signatures in time, so no block could be requested',
+  vc_not_distributed:
+    'the VC aggregated without combining its selection proof through the cluster (DV selection endpoints): without a distributed mode it cannot do aggregation duties',
   partial_signatures_disagree: 'share signatures arrived over different data (e.g. VCs saw different head roots) and none reached threshold',
 } as const;
 
@@ -30,6 +32,7 @@ export const REJECTION_REASONS = {
   deadline_expired: 'the duty deadline has passed',
   malformed: 'the submission is not a well-formed signed object (fields, bits or hex)',
   not_approved: 'no decided value approved by the slashing guard exists for this validator and duty',
+  no_selection_proof: 'no selection proof was combined through the cluster for this validator and slot (the VC did not use the DV selection endpoints)',
 } as const;
 
 export type RejectionReason = keyof typeof REJECTION_REASONS;

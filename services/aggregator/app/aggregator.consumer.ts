@@ -407,6 +407,10 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
       }
       case 'randao':
         return;
+      case 'aggregator':
+      case 'sync_contribution':
+        // The gateway refuses these shares (no combined selection proof): nothing reaches threshold.
+        throw new Error(`${duty.type} duties are not submitted by this build`);
       default:
         return assertNever(duty.type);
     }

@@ -8,6 +8,8 @@ import { shareIndexOf } from '#lib/config';
 import {
   attesterDutiesOf,
   dutyDeadlineMs,
+  FAILURE_REASONS,
+  REJECTION_REASONS,
   dutyId,
   fromHex,
   isSyncCommitteeDuty,
@@ -132,6 +134,9 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
       app.post(`/eth/${version}/beacon/blinded_blocks`, (req, reply) => this.publishBlock(req, reply, version, true));
     }
     app.post('/eth/v1/beacon/pool/sync_committees', (req, reply) => this.submitSyncMessages(req, reply));
+    app.post('/eth/v1/validator/aggregate_and_proofs', (req, reply) => this.refuseAggregation(req, reply, 'aggregator'));
+    app.post('/eth/v2/validator/aggregate_and_proofs', (req, reply) => this.refuseAggregation(req, reply, 'aggregator'));
+    app.post('/eth/v1/validator/contribution_and_proofs', (req, reply) => this.refuseAggregation(req, reply, 'sync_contribution'));
     app.post('/eth/v1/validator/duties/attester/:epoch', (req, reply) => this.proxy(req, reply, 'attester_duties'));
     app.post('/eth/v1/beacon/states/:state/validators', (req, reply) => this.proxy(req, reply, 'validators', this.idsToGroup(req.body)));
     app.get('/eth/v1/beacon/states/:state/validators', (req, reply) => this.proxy(req, reply, 'validators'));
@@ -365,6 +370,38 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
       const root = syncCommitteeMessageSigningRoot(chain.signing, slot, parsed.beaconBlockRoot);
       return this.verifiedShare(slot, duty.pubkey, root, parsed.signature, { beacon_block_root: parsed.beaconBlockRoot });
     });
+  }
+
+  /**
+   * Aggregation by a VC without a distributed mode: its selection proof is a share signature,
+   * so its idea of "I am an aggregator" is a coin toss, and what it signed cannot become a
+   * valid aggregate. Refused with the reason recorded, and the duty failed as
+   * `vc_not_distributed`; nothing reaches the BN. (A distributed-mode VC combines its
+   * selection proofs through `beacon_committee_selections` first: not in this build yet.)
+   */
+  private async refuseAggregation(req: FastifyRequest, reply: FastifyReply, type: 'aggregator' | 'sync_contribution'): Promise<void> {
+    const body = this.jsonArray(req, reply, type === 'aggregator' ? 'signed aggregate and proofs' : 'signed contribution and proofs');
+    if (!body) return;
+    const failed = new Map<number, Hex[]>();
+    await this.acceptShares(reply, type, type === 'aggregator' ? 'aggregate_and_proofs' : 'contribution_and_proofs', body, (item) => {
+      const message = (item as { message?: { aggregator_index?: unknown; aggregate?: { data?: { slot?: unknown } }; contribution?: { slot?: unknown } } })?.message;
+      const slot = Number(type === 'aggregator' ? message?.aggregate?.data?.slot : message?.contribution?.slot);
+      const validatorIndex = Number(message?.aggregator_index);
+      if (!Number.isSafeInteger(slot) || slot < 0 || !Number.isSafeInteger(validatorIndex)) {
+        return { reason: 'malformed', detail: 'expected {message: {aggregator_index, aggregate|contribution, selection_proof}, signature}' };
+      }
+      const scheduled = this.values.view({ slot, type: type === 'aggregator' ? 'attester' : 'sync_message' }).duties ?? [];
+      const pubkey = scheduled.find((d) => d.validatorIndex === validatorIndex)?.pubkey;
+      if (pubkey) failed.set(slot, [...(failed.get(slot) ?? []), pubkey]);
+      return { slot, ...(pubkey && { pubkey }), reason: 'no_selection_proof', detail: REJECTION_REASONS.no_selection_proof };
+    });
+    for (const [slot, pubkeys] of failed) {
+      await this.rt.events
+        .record('DutyFailed', { slot, type }, pubkeys, { reason: 'vc_not_distributed', detail: FAILURE_REASONS.vc_not_distributed }, {
+          discriminator: pubkeys.map((pk) => pk.slice(2, 10)).join(''),
+        })
+        .catch((error: unknown) => this.rt.log.warn('could not record DutyFailed', { error: String(error) }));
+    }
   }
 
   /** A share signature checked against this node's public share of the validator. */
