@@ -43,6 +43,30 @@ import { parseSignedBlock, parseSyncCommitteeMessage, produceBlockV3Response } f
 import { idToGroup, pubkeySwap, responseToShareView, type PubkeySwap } from '../domain/pubkey-swap.js';
 import { DecidedValues } from './decided-values.js';
 
+/**
+ * Every route the gateway handles itself; any other passes through to the BN with the pubkey
+ * swap. The OpenAPI conformance test checks each of these against the Beacon API definition.
+ */
+export const GATEWAY_ROUTES = [
+  'GET /eth/v1/validator/attestation_data',
+  'POST /eth/v1/beacon/pool/attestations',
+  'POST /eth/v2/beacon/pool/attestations',
+  'GET /eth/v3/validator/blocks/:slot',
+  'POST /eth/v1/beacon/blocks',
+  'POST /eth/v2/beacon/blocks',
+  'POST /eth/v1/beacon/blinded_blocks',
+  'POST /eth/v2/beacon/blinded_blocks',
+  'POST /eth/v1/beacon/pool/sync_committees',
+  'POST /eth/v1/validator/aggregate_and_proofs',
+  'POST /eth/v2/validator/aggregate_and_proofs',
+  'POST /eth/v1/validator/contribution_and_proofs',
+  'POST /eth/v1/validator/duties/attester/:epoch',
+  'POST /eth/v1/beacon/states/:state/validators',
+  'GET /eth/v1/beacon/states/:state/validators',
+  'GET /eth/v1/beacon/states/:state/validators/:id',
+] as const;
+export type GatewayRoute = (typeof GATEWAY_ROUTES)[number];
+
 /** Beacon API error body (`ErrorMessage` / `IndexedErrorMessage` in the OpenAPI definition). */
 const apiError = (code: number, message: string, failures?: { index: number; message: string }[]) => ({
   code,
@@ -125,22 +149,28 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
     const app = Fastify({ logger: false, bodyLimit: 16 * 1024 * 1024, forceCloseConnections: true });
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-    app.get('/eth/v1/validator/attestation_data', (req, reply) => this.attestationData(req, reply));
-    app.post('/eth/v1/beacon/pool/attestations', (req, reply) => this.submitAttestations(req, reply, 'v1'));
-    app.post('/eth/v2/beacon/pool/attestations', (req, reply) => this.submitAttestations(req, reply, 'v2'));
-    app.get('/eth/v3/validator/blocks/:slot', (req, reply) => this.produceBlock(req, reply));
-    for (const version of ['v1', 'v2'] as const) {
-      app.post(`/eth/${version}/beacon/blocks`, (req, reply) => this.publishBlock(req, reply, version, false));
-      app.post(`/eth/${version}/beacon/blinded_blocks`, (req, reply) => this.publishBlock(req, reply, version, true));
+    const handlers = {
+      'GET /eth/v1/validator/attestation_data': (req, reply) => this.attestationData(req, reply),
+      'POST /eth/v1/beacon/pool/attestations': (req, reply) => this.submitAttestations(req, reply, 'v1'),
+      'POST /eth/v2/beacon/pool/attestations': (req, reply) => this.submitAttestations(req, reply, 'v2'),
+      'GET /eth/v3/validator/blocks/:slot': (req, reply) => this.produceBlock(req, reply),
+      'POST /eth/v1/beacon/blocks': (req, reply) => this.publishBlock(req, reply, 'v1', false),
+      'POST /eth/v2/beacon/blocks': (req, reply) => this.publishBlock(req, reply, 'v2', false),
+      'POST /eth/v1/beacon/blinded_blocks': (req, reply) => this.publishBlock(req, reply, 'v1', true),
+      'POST /eth/v2/beacon/blinded_blocks': (req, reply) => this.publishBlock(req, reply, 'v2', true),
+      'POST /eth/v1/beacon/pool/sync_committees': (req, reply) => this.submitSyncMessages(req, reply),
+      'POST /eth/v1/validator/aggregate_and_proofs': (req, reply) => this.refuseAggregation(req, reply, 'aggregator'),
+      'POST /eth/v2/validator/aggregate_and_proofs': (req, reply) => this.refuseAggregation(req, reply, 'aggregator'),
+      'POST /eth/v1/validator/contribution_and_proofs': (req, reply) => this.refuseAggregation(req, reply, 'sync_contribution'),
+      'POST /eth/v1/validator/duties/attester/:epoch': (req, reply) => this.proxy(req, reply, 'attester_duties'),
+      'POST /eth/v1/beacon/states/:state/validators': (req, reply) => this.proxy(req, reply, 'validators', this.idsToGroup(req.body)),
+      'GET /eth/v1/beacon/states/:state/validators': (req, reply) => this.proxy(req, reply, 'validators'),
+      'GET /eth/v1/beacon/states/:state/validators/:id': (req, reply) => this.proxy(req, reply, 'validator'),
+    } satisfies Record<GatewayRoute, (req: FastifyRequest, reply: FastifyReply) => Promise<void>>;
+    for (const route of GATEWAY_ROUTES) {
+      const [method, url] = route.split(' ') as ['GET' | 'POST', string];
+      app.route({ method, url, handler: handlers[route] });
     }
-    app.post('/eth/v1/beacon/pool/sync_committees', (req, reply) => this.submitSyncMessages(req, reply));
-    app.post('/eth/v1/validator/aggregate_and_proofs', (req, reply) => this.refuseAggregation(req, reply, 'aggregator'));
-    app.post('/eth/v2/validator/aggregate_and_proofs', (req, reply) => this.refuseAggregation(req, reply, 'aggregator'));
-    app.post('/eth/v1/validator/contribution_and_proofs', (req, reply) => this.refuseAggregation(req, reply, 'sync_contribution'));
-    app.post('/eth/v1/validator/duties/attester/:epoch', (req, reply) => this.proxy(req, reply, 'attester_duties'));
-    app.post('/eth/v1/beacon/states/:state/validators', (req, reply) => this.proxy(req, reply, 'validators', this.idsToGroup(req.body)));
-    app.get('/eth/v1/beacon/states/:state/validators', (req, reply) => this.proxy(req, reply, 'validators'));
-    app.get('/eth/v1/beacon/states/:state/validators/:id', (req, reply) => this.proxy(req, reply, 'validator'));
     app.all('/*', (req, reply) => this.proxy(req, reply, 'passthrough'));
     return app;
   }
