@@ -4,3 +4,4 @@ export * from './vc-mock/index.js';
 export * from './wait.js';
 export * from './link-proxy.js';
 export * from './recorded-event.js';
+export * from './openapi/index.js';
