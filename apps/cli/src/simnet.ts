@@ -56,7 +56,9 @@ export interface SimnetOptions {
   /** Beacon mock settings beyond the simnet's own (fork schedule, slots per epoch, blinded blocks). */
   readonly beaconOptions?: Partial<Omit<BeaconMockOptions, 'validators' | 'secondsPerSlot' | 'genesisTime' | 'failSubmissionsAt'>>;
   /** VC mock settings for every VC (which duties it performs, which routes it uses). */
-  readonly vcOptions?: Partial<Omit<VcMockOptions, 'beaconUrl' | 'secretKeys' | 'name' | 'signWithWrongKey'>>;
+  readonly vcOptions?: VcOptions | ((index: number) => VcOptions);
+  /** Where VC `index` sends its Beacon API calls, given its node's gateway URL (e.g. a recording proxy in front of it). */
+  readonly vcBeaconUrl?: (index: number, gatewayUrl: string) => string | Promise<string>;
   /** One line per slot; default stdout. */
   readonly print?: (line: string) => void;
   readonly signal?: AbortSignal;
@@ -66,6 +68,8 @@ export interface SimnetOptions {
  * A node crash (all its services stop at once) or restart (a fresh process on the same
  * event store, ports and keys), `offsetMs` into slot `atSlot`.
  */
+type VcOptions = Partial<Omit<VcMockOptions, 'beaconUrl' | 'secretKeys' | 'name' | 'signWithWrongKey'>>;
+
 export interface SimnetFault {
   readonly kind: 'crash' | 'restart';
   /** Operator index (0-based). */
@@ -254,9 +258,9 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
         ? undefined
         : await startVcMock({
             name: `vc${index}`,
-            beaconUrl: `http://127.0.0.1:${ports[n + index]}`,
+            beaconUrl: (await opts.vcBeaconUrl?.(index, `http://127.0.0.1:${ports[n + index]}`)) ?? `http://127.0.0.1:${ports[n + index]}`,
             secretKeys: dealt.shareSecrets[index] ?? [],
-            ...opts.vcOptions,
+            ...(typeof opts.vcOptions === 'function' ? opts.vcOptions(index) : opts.vcOptions),
             signWithWrongKey: opts.wrongVcKeys?.includes(index) ?? false,
           });
       sim.push({ index, nats, config, node, ...(vc ? { vc } : {}), stopped: false });
