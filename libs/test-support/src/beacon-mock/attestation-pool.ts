@@ -29,6 +29,8 @@ export interface PoolCheckContext {
   readonly slotsPerEpoch: number;
   readonly validatorPubkeys: readonly Hex[];
   readonly committeesAt: (epoch: number) => EpochCommittees;
+  /** From Electra the pool takes SingleAttestations and attestation data has index 0 (EIP-7549). */
+  readonly isElectra: (slot: number) => boolean;
 }
 
 type Candidate = PooledAttestation & { readonly index: number; readonly set: SignatureSet };
@@ -39,8 +41,9 @@ type Checked = { readonly ok: true; readonly candidate: Candidate } | { readonly
  * all but the signature: a known committee, exactly one aggregation bit over the committee's
  * length, target epoch = epoch of the slot, and the data this chain produces for that slot.
  */
-function checkOne(ctx: PoolCheckContext, item: unknown, index: number): Checked {
+function checkOne(ctx: PoolCheckContext, item: unknown, index: number, electra: boolean): Checked {
   const fail = (message: string): Checked => ({ ok: false, failure: { index, message } });
+  if (electra) return checkSingle(ctx, item, index);
   let attestation;
   try {
     attestation = ssz.phase0.Attestation.fromJson(item);
@@ -63,22 +66,55 @@ function checkOne(ctx: PoolCheckContext, item: unknown, index: number): Checked 
   const setBits = bits.getTrueBitIndexes();
   if (setBits.length !== 1) return fail(`expected exactly one aggregation bit set, found ${setBits.length}`);
   const validatorIndex = committee.members[setBits[0]!]!;
-  const pubkey = ctx.validatorPubkeys[validatorIndex]!;
+  if (ctx.isElectra(slot)) return fail(`slot ${slot} is in Electra or later: submit SingleAttestations on the v2 route`);
+  return candidateOf(ctx, index, dataJson, attestationDataAt(slot, committeeIndex, ctx.slotsPerEpoch), validatorIndex, committeeIndex, attestation.signature);
+}
+
+/** An Electra `SingleAttestation`: the attester named, in a committee of the slot, data index 0. */
+function checkSingle(ctx: PoolCheckContext, item: unknown, index: number): Checked {
+  const fail = (message: string): Checked => ({ ok: false, failure: { index, message } });
+  let attestation;
+  try {
+    attestation = ssz.electra.SingleAttestation.fromJson(item);
+  } catch (error) {
+    return fail(`malformed SingleAttestation: ${(error as Error).message}`);
+  }
+  const { slot } = attestation.data;
+  if (!ctx.isElectra(slot)) return fail(`slot ${slot} is before Electra: submit phase0 Attestations`);
+  if (attestation.data.index !== 0) return fail(`data.index must be 0 from Electra, got ${attestation.data.index}`);
+  const epoch = epochAtSlot(slot, ctx.slotsPerEpoch);
+  if (attestation.data.target.epoch !== epoch) return fail(`target epoch ${attestation.data.target.epoch} is not the epoch ${epoch} of slot ${slot}`);
+  const committee = committeeAt(ctx.committeesAt(epoch), slot, attestation.committeeIndex, ctx.slotsPerEpoch);
+  if (!committee || !committee.members.includes(attestation.attesterIndex)) {
+    return fail(`validator ${attestation.attesterIndex} is not in committee ${attestation.committeeIndex} at slot ${slot}`);
+  }
+  const dataJson = ssz.phase0.AttestationData.toJson(attestation.data) as unknown as AttestationDataJson;
+  return candidateOf(ctx, index, dataJson, attestationDataAt(slot, 0, ctx.slotsPerEpoch), attestation.attesterIndex, attestation.committeeIndex, attestation.signature);
+}
+
+/** The data must be what this chain produces for the slot; the signature is kept for the batch check. */
+function candidateOf(
+  ctx: PoolCheckContext,
+  index: number,
+  dataJson: AttestationDataJson,
+  chainData: AttestationDataJson,
+  validatorIndex: number,
+  committeeIndex: number,
+  signature: Uint8Array,
+): Checked {
+  const slot = Number(dataJson.slot);
   const dataRoot = attestationDataRoot(dataJson);
-  if (dataRoot !== attestationDataRoot(attestationDataAt(slot, committeeIndex, ctx.slotsPerEpoch))) {
-    return fail(`attestation data for slot ${slot} does not match this chain (unknown block or checkpoint)`);
+  if (dataRoot !== attestationDataRoot(chainData)) {
+    return { ok: false, failure: { index, message: `attestation data for slot ${slot} does not match this chain (unknown block or checkpoint)` } };
   }
   let sig: Signature;
   try {
-    sig = Signature.fromBytes(attestation.signature, true);
+    sig = Signature.fromBytes(signature, true);
   } catch {
-    return fail('signature is not a valid G2 point');
+    return { ok: false, failure: { index, message: 'signature is not a valid G2 point' } };
   }
-  const set: SignatureSet = {
-    msg: fromHex(attestationSigningRoot(ctx.signing, dataJson)),
-    pk: PublicKey.fromBytes(fromHex(pubkey)),
-    sig,
-  };
+  const pubkey = ctx.validatorPubkeys[validatorIndex] as Hex;
+  const set: SignatureSet = { msg: fromHex(attestationSigningRoot(ctx.signing, dataJson)), pk: PublicKey.fromBytes(fromHex(pubkey)), sig };
   return { ok: true, candidate: { index, slot, validatorIndex, pubkey, committeeIndex, dataRoot, set } };
 }
 
@@ -89,8 +125,9 @@ function checkOne(ctx: PoolCheckContext, item: unknown, index: number): Checked 
 export function checkPoolAttestations(
   ctx: PoolCheckContext,
   items: readonly unknown[],
+  electra = false,
 ): { readonly accepted: readonly PooledAttestation[]; readonly failures: readonly PoolFailure[] } {
-  const checked = items.map((item, index) => checkOne(ctx, item, index));
+  const checked = items.map((item, index) => checkOne(ctx, item, index, electra));
   const failures: PoolFailure[] = checked.flatMap((c) => (c.ok ? [] : [c.failure]));
   const candidates = checked.flatMap((c) => (c.ok ? [c.candidate] : []));
   const batchValid = candidates.length > 0 && verifyMultipleAggregateSignatures(candidates.map((c) => c.set));

@@ -1,7 +1,9 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { isHex, type Hex } from '#lib/contracts';
-import { signingContextFromSpec } from '#lib/signing';
+import { blockForkAtSlot, forkIsElectraOrLater, signingContextFromSpec } from '#lib/signing';
 import { checkPoolAttestations, type PoolFailure } from './attestation-pool.js';
+import { proposerIndexAt, registerProposalRoutes, type AcceptedBlock } from './proposals.js';
+import { registerSyncCommitteeRoutes, syncCommitteeAt, type AcceptedSyncMessage } from './sync-committee.js';
 import {
   DEFAULT_GENESIS_VALIDATORS_ROOT,
   FAR_FUTURE_EPOCH,
@@ -31,13 +33,15 @@ export interface BeaconMockOptions {
   /** Default 8 (minimal preset). */
   readonly slotsPerEpoch?: number;
   readonly genesisValidatorsRoot?: Hex;
-  /** Default `{ ALTAIR: 0 }`; forks left out are at FAR_FUTURE_EPOCH. Electra+ is not modelled (phase0 attestations only). */
+  /** Default `{ ALTAIR: 0 }`; forks left out are at FAR_FUTURE_EPOCH. */
   readonly forkEpochs?: Readonly<Partial<Record<ScheduledFork, number>>>;
+  /** `produceBlockV3` answers a blinded block for these slots (from Bellatrix); default none. */
+  readonly blindedBlocks?: (slot: number) => boolean;
   /** Default 0: a free port. */
   readonly port?: number;
   /**
-   * Fault injection: attestation submissions for these slots are answered 503 (BN unavailable)
-   * and recorded as rejected, as a BN that cannot broadcast would.
+   * Fault injection: submissions (attestations, blocks, sync messages) for these slots are
+   * answered 503 (BN unavailable) and recorded as rejected, as a BN that cannot broadcast would.
    */
   readonly failSubmissionsAt?: (slot: number) => boolean;
 }
@@ -70,7 +74,13 @@ export interface BeaconMock {
   readonly genesisValidatorsRoot: Hex;
   readonly spec: BeaconSpec;
   readonly accepted: readonly AcceptedAttestation[];
+  readonly acceptedBlocks: readonly AcceptedBlock[];
+  readonly acceptedSyncMessages: readonly AcceptedSyncMessage[];
   readonly rejected: readonly RejectedSubmission[];
+  /** The proposer (validator index) of `slot`. */
+  proposerAt(slot: number): number;
+  /** Validator index in each seat of the sync committee in force at `epoch` (empty before Altair). */
+  syncCommitteeAt(epoch: number): readonly number[];
   /** Attester duties of every validator for `epoch`, as the duties route serves them. */
   dutiesFor(epoch: number): readonly AttesterDutyJson[];
   /** Unix ms at which `slot` starts. */
@@ -140,6 +150,7 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
   const schedule = forkSchedule(spec);
   const signing = signingContextFromSpec(spec, genesisValidatorsRoot);
   const indexByPubkey = new Map(validatorPubkeys.map((pubkey, index) => [pubkey, index]));
+  const isElectra = (slot: number): boolean => forkIsElectraOrLater(blockForkAtSlot(signing, slot));
 
   const committeeCache = new Map<number, EpochCommittees>();
   const committeesAt = (epoch: number): EpochCommittees => {
@@ -273,21 +284,40 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
       if (typeof committeeIndex !== 'string' || !UINT.test(committeeIndex)) {
         return badRequest(reply, `Invalid committee_index: ${String(committeeIndex)}`);
       }
-      return { data: attestationDataAt(Number(slot), Number(committeeIndex), slotsPerEpoch) };
+      // From Electra the committee is not part of the data (EIP-7549): index 0 for every committee.
+      return { data: attestationDataAt(Number(slot), isElectra(Number(slot)) ? 0 : Number(committeeIndex), slotsPerEpoch) };
     },
   );
 
-  // Routes a stock VC calls besides attestations; the mock has nothing to say on them.
-  app.get('/eth/v1/validator/duties/proposer/:epoch', async () => ({
-    dependent_root: blockRootAt(0),
-    execution_optimistic: false,
-    data: [],
-  }));
-  app.post('/eth/v1/validator/duties/sync/:epoch', async () => ({ execution_optimistic: false, data: [] }));
+  const reject = (reason: string, body: unknown) => void rejected.push({ reason, body });
+  const proposals = registerProposalRoutes(app, {
+    signing,
+    slotsPerEpoch,
+    genesisTime: params.genesisTime,
+    secondsPerSlot: params.secondsPerSlot,
+    validatorPubkeys,
+    ...(opts.blindedBlocks && { blindedBlocks: opts.blindedBlocks }),
+    ...(opts.failSubmissionsAt && { failSubmissionsAt: opts.failSubmissionsAt }),
+    reject,
+  });
+  const syncContext = {
+    signing,
+    slotsPerEpoch,
+    syncCommitteeSize: Number(spec['SYNC_COMMITTEE_SIZE']),
+    epochsPerPeriod: Number(spec['EPOCHS_PER_SYNC_COMMITTEE_PERIOD']),
+    validatorPubkeys,
+  };
+  const sync = registerSyncCommitteeRoutes(app, {
+    ...syncContext,
+    headSlot,
+    ...(opts.failSubmissionsAt && { failSubmissionsAt: opts.failSubmissionsAt }),
+    reject,
+  });
+  // Routes a stock VC calls besides its duties; the mock has nothing to say on them.
   app.post('/eth/v1/validator/beacon_committee_subscriptions', async (_request, reply) => reply.code(200).send());
   app.post('/eth/v1/validator/prepare_beacon_proposer', async (_request, reply) => reply.code(200).send());
 
-  const submitAttestations = async (request: FastifyRequest<{ Body: unknown }>, reply: FastifyReply) => {
+  const submitAttestations = async (request: FastifyRequest<{ Body: unknown }>, reply: FastifyReply, electra = false) => {
     const body = request.body;
     if (!Array.isArray(body)) {
       rejected.push({ reason: 'body is not an array of attestations', body });
@@ -299,10 +329,7 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
       return reply.code(503).send(errorBody(503, 'beacon node unavailable (fault injection)'));
     }
     const receivedAtMs = Date.now();
-    const { accepted: valid, failures } = checkPoolAttestations(
-      { signing, slotsPerEpoch, validatorPubkeys, committeesAt },
-      body,
-    );
+    const { accepted: valid, failures } = checkPoolAttestations({ signing, slotsPerEpoch, validatorPubkeys, committeesAt, isElectra }, body, electra);
     for (const attestation of valid) {
       const key = `${attestation.slot}/${attestation.validatorIndex}`;
       const at = acceptedAt.get(key);
@@ -325,15 +352,15 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     if (failures.length > 0) return reply.code(400).send(indexedError(failures));
     return reply.code(200).send();
   };
-  app.post('/eth/v1/beacon/pool/attestations', submitAttestations);
-  // v2 takes phase0 `Attestation` objects before Electra (apis/beacon/pool/attestations.v2.yaml).
+  app.post('/eth/v1/beacon/pool/attestations', (request: FastifyRequest<{ Body: unknown }>, reply) => submitAttestations(request, reply));
+  // v2 takes phase0 `Attestation` objects before Electra, `SingleAttestation`s from it (apis/beacon/pool/attestations.v2.yaml).
   app.post('/eth/v2/beacon/pool/attestations', async (request: FastifyRequest<{ Body: unknown }>, reply) => {
     const version = request.headers['eth-consensus-version'];
     if (typeof version !== 'string' || version.length === 0) {
       rejected.push({ reason: 'missing Eth-Consensus-Version header', body: request.body });
       return badRequest(reply, 'Eth-Consensus-Version header is required');
     }
-    return submitAttestations(request, reply);
+    return submitAttestations(request, reply, version === 'electra' || version === 'fulu');
   });
 
   const address = await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
@@ -349,6 +376,10 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     get rejected() {
       return rejected;
     },
+    acceptedBlocks: proposals.acceptedBlocks,
+    acceptedSyncMessages: sync.acceptedSyncMessages,
+    proposerAt: (slot: number) => proposerIndexAt(slot, validatorPubkeys.length),
+    syncCommitteeAt: (epoch: number) => syncCommitteeAt(syncContext, epoch),
     dutiesFor,
     slotStartMs,
     currentSlot,

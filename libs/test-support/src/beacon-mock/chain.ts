@@ -15,7 +15,7 @@ import type { AttestationDataJson } from '#lib/signing';
 export const FAR_FUTURE_EPOCH = '18446744073709551615';
 
 /** Forks after phase0 whose epoch the mock lets a test schedule. */
-export type ScheduledFork = 'ALTAIR' | 'BELLATRIX' | 'CAPELLA' | 'DENEB';
+export type ScheduledFork = 'ALTAIR' | 'BELLATRIX' | 'CAPELLA' | 'DENEB' | 'ELECTRA' | 'FULU';
 
 export interface ChainParams {
   readonly genesisTime: number;

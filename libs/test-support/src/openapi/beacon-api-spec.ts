@@ -51,6 +51,8 @@ export interface BeaconApiSpec {
    * component (`#/components/schemas/Electra.SingleAttestation` → `electra`).
    */
   forkOf(schema: unknown): string | undefined;
+  /** The type a fork-named component is of, without its fork (`Fulu.BlockContents` → `BlockContents`). */
+  kindOf(schema: unknown): string | undefined;
   /** Path parameter values of `path` under `operation`'s template, percent-decoded. */
   pathParams(operation: Operation, path: string): Readonly<Record<string, string>>;
 }
@@ -80,6 +82,7 @@ class DefinitionLoader {
   private readonly inProgress = new Set<object>();
   /** Resolved schema → fork, for targets of `#/components/schemas/<Fork>.<Name>` refs. */
   readonly forkOfSchema = new WeakMap<object, string>();
+  readonly kindOfSchema = new WeakMap<object, string>();
 
   constructor(private readonly dir: string) {}
 
@@ -133,9 +136,10 @@ class DefinitionLoader {
         if (extra.length > 0) throw new Error(`$ref ${$ref} in ${file} has sibling keys ${extra.join(', ')} this loader does not merge`);
         const target = this.target($ref, file);
         const resolvedTarget = this.resolveNode(target.node, target.file);
-        const forkName = /#\/components\/schemas\/([A-Z][a-z0-9]+)\.[A-Za-z0-9]+$/.exec($ref)?.[1];
-        if (forkName && resolvedTarget !== null && typeof resolvedTarget === 'object') {
+        const [, forkName, kind] = /#\/components\/schemas\/([A-Z][a-z0-9]+)\.([A-Za-z0-9]+)$/.exec($ref) ?? [];
+        if (forkName && kind && resolvedTarget !== null && typeof resolvedTarget === 'object') {
           this.forkOfSchema.set(resolvedTarget, forkName.toLowerCase());
+          this.kindOfSchema.set(resolvedTarget, kind);
         }
         result = Object.keys(rest).length === 0 ? resolvedTarget : { ...(resolvedTarget as object), ...this.resolveEntries(rest, file) };
       } else {
@@ -224,6 +228,7 @@ function buildSpec(dir: string): BeaconApiSpec {
     operations,
     forks,
     forkOf: (schema) => (schema !== null && typeof schema === 'object' ? loader.forkOfSchema.get(schema) : undefined),
+    kindOf: (schema) => (schema !== null && typeof schema === 'object' ? loader.kindOfSchema.get(schema) : undefined),
     findOperation(method, path) {
       const upper = method.toUpperCase();
       const p = pathOnly(path);

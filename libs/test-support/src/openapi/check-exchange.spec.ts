@@ -273,6 +273,30 @@ describe('checkExchange', () => {
         'getAggregatedAttestationV2 (GET /eth/v2/validator/aggregate_attestation): response 200 body $.data: has the phase0 shape but the version is electra, which takes the electra shape',
       ]);
     });
+
+    // produceBlockV3 answers a full block (BlockContents from Deneb) or a blinded one; Fulu brings
+    // no new blinded block, so a Fulu blinded answer is Electra's BlindedBeaconBlock.
+    const produced = (version: string, blinded: boolean, data: unknown): Exchange =>
+      exchange({
+        method: 'GET',
+        path: `/eth/v3/validator/blocks/5?randao_reveal=0x${'cd'.repeat(96)}`,
+        responseHeaders: {
+          ...JSON_HEADERS,
+          'eth-consensus-version': version,
+          'eth-execution-payload-blinded': String(blinded),
+          'eth-execution-payload-value': '1',
+          'eth-consensus-block-value': '0',
+        },
+        responseBody: JSON.stringify({ version, execution_payload_blinded: blinded, execution_payload_value: '1', consensus_block_value: '0', data }),
+      });
+    it('takes a blinded block as the blinded branch of its fork, Fulu as Electra\'s, and refuses an older fork\'s block', () => {
+      const blinded = (fork: 'bellatrix' | 'electra') => ssz[fork].BlindedBeaconBlock.toJson(ssz[fork].BlindedBeaconBlock.defaultValue());
+      const contents = { block: ssz.fulu.BeaconBlock.toJson(ssz.fulu.BeaconBlock.defaultValue()), kzg_proofs: [], blobs: [] };
+      expect(checkExchange(spec, produced('bellatrix', true, blinded('bellatrix')))).toEqual([]);
+      expect(checkExchange(spec, produced('fulu', true, blinded('electra')))).toEqual([]);
+      expect(checkExchange(spec, produced('fulu', false, contents))).toEqual([]);
+      expect(checkExchange(spec, produced('electra', true, blinded('bellatrix')))).not.toEqual([]);
+    });
   });
 
   it('spells JSON paths the usual way', () => {

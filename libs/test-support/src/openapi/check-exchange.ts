@@ -244,11 +244,22 @@ function forkProblems(validators: Validators, spec: BeaconApiSpec, schema: SpecN
   const forked = branches.map((branch) => ({ branch, fork: forkOfBranch(branch) }));
   if (forked.some(({ fork }) => fork === undefined || !spec.forks.includes(fork))) return [];
   const rank = (fork: string) => spec.forks.indexOf(fork);
-  const due = forked.filter(({ fork }) => rank(fork!) <= rank(version)).sort((a, b) => rank(b.fork!) - rank(a.fork!))[0];
-  if (!due || validators.compile(due.branch)(value)) return [];
+  // Blinded blocks are a lineage of their own beside full ones (BeaconBlock → BlockContents,
+  // Attestation → SingleAttestation): the due branch is the latest fork ≤ V of each lineage, so a
+  // fork that brings no new blinded block (Fulu) keeps the previous fork's.
+  const kindOf = (branch: SpecNode) => ((spec.kindOf(branch) ?? spec.kindOf(branch['items']) ?? '').startsWith('Blinded') ? 'blinded' : 'plain');
+  const latestOfKind = new Map<string, { branch: SpecNode; fork: string | undefined }>();
+  for (const entry of forked) {
+    if (rank(entry.fork!) > rank(version)) continue;
+    const kind = kindOf(entry.branch);
+    const held = latestOfKind.get(kind);
+    if (!held || rank(entry.fork!) > rank(held.fork!)) latestOfKind.set(kind, entry);
+  }
+  const due = [...latestOfKind.values()];
+  if (due.length === 0 || due.some(({ branch }) => validators.compile(branch)(value))) return [];
   const passing = forked.filter(({ branch }) => validators.compile(branch)(value)).map(({ fork }) => fork);
   if (passing.length === 0) return [];
-  return [`${where}: has the ${passing.join('/')} shape but the version is ${version}, which takes the ${due.fork} shape`];
+  return [`${where}: has the ${passing.join('/')} shape but the version is ${version}, which takes the ${due[0]?.fork} shape`];
 }
 
 function requestProblems(validators: Validators, spec: BeaconApiSpec, operation: Operation, exchange: Exchange, label: string): string[] {

@@ -2,7 +2,19 @@ import { SecretKey } from '@chainsafe/blst';
 import { BitArray } from '@chainsafe/ssz';
 import { ssz } from '@lodestar/types';
 import { fromHex, toHex, type Hex } from '#lib/contracts';
-import { attestationSigningRoot, forkAtEpoch, signingContextFromSpec, type AttestationDataJson, type ChainSigningContext } from '#lib/signing';
+import {
+  attestationSigningRoot,
+  blockForkAtSlot,
+  blockSigningRoot,
+  forkAtEpoch,
+  forkHasBlockContents,
+  forkIsElectraOrLater,
+  randaoSigningRoot,
+  signingContextFromSpec,
+  syncCommitteeMessageSigningRoot,
+  type AttestationDataJson,
+  type ChainSigningContext,
+} from '#lib/signing';
 import { checkAttestation, type LastSignedAttestation } from './attestation-protection.js';
 
 export interface VcMockOptions {
@@ -20,6 +32,12 @@ export interface VcMockOptions {
   readonly retryMs?: number;
   /** Fault injection: sign with a key that is not the validator's, so every signature is invalid. */
   readonly signWithWrongKey?: boolean;
+  /** Propose blocks for its proposer duties (validator-flow.md "Block Proposing"). Default false. */
+  readonly proposals?: boolean;
+  /** Sign sync committee messages for its sync duties (from Altair). Default false. */
+  readonly syncCommittee?: boolean;
+  /** `v2` publishes blocks with `Eth-Consensus-Version` (default); `v1` on the legacy routes. */
+  readonly blockPublishApi?: 'v1' | 'v2';
 }
 
 export interface SubmitError {
@@ -34,6 +52,10 @@ export interface VcStats {
   dutiesFetched: number;
   /** Attestations the BN took (HTTP 200, or not named in a 400's failures). */
   attestationsSubmitted: number;
+  /** Blocks the BN took. */
+  proposalsSubmitted: number;
+  /** Sync committee messages the BN took. */
+  syncMessagesSubmitted: number;
   readonly submitErrors: SubmitError[];
   readonly errors: string[];
 }
@@ -98,7 +120,7 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
       return [toHex(secretKey.toPublicKey().toBytes()), secretKey];
     }),
   );
-  const stats: VcStats = { dutiesFetched: 0, attestationsSubmitted: 0, submitErrors: [], errors: [] };
+  const stats: VcStats = { dutiesFetched: 0, attestationsSubmitted: 0, proposalsSubmitted: 0, syncMessagesSubmitted: 0, submitErrors: [], errors: [] };
   const log = (line: string) => opts.onLog?.(`[${name}] ${line}`);
   const recordError = (message: string) => {
     stats.errors.push(message);
@@ -119,12 +141,12 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     timers.add(timer);
   };
 
-  const request = async (method: 'GET' | 'POST', route: string, body?: unknown, headers?: Record<string, string>) => {
+  const request = async (method: 'GET' | 'POST', route: string, body?: unknown, headers?: Record<string, string>, timeoutMs = REQUEST_TIMEOUT_MS) => {
     const response = await fetch(new URL(route, opts.beaconUrl), {
       method,
       headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.any([abort.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+      signal: AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]),
     });
     const text = await response.text();
     let parsed: unknown = text;
@@ -134,7 +156,7 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
       // Not JSON: keep the text for the error report.
     }
     if (!response.ok) throw new BeaconHttpError(response.status, parsed, `${method} ${route}`);
-    return parsed as { data?: unknown; dependent_root?: Hex } | undefined;
+    return parsed as { data?: unknown; dependent_root?: Hex; version?: string; execution_payload_blinded?: boolean } | undefined;
   };
 
   const indices = new Map<number, Hex>();
@@ -221,7 +243,7 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     later(slotStartMs(c, slot) + c.slotMs / 3 - Date.now(), () => attest(c, slot));
   };
 
-  const signAttestation = (c: Chain, duty: AttesterDuty, data: AttestationDataJson): unknown | undefined => {
+  const signAttestation = (c: Chain, duty: AttesterDuty, data: AttestationDataJson, electra: boolean): unknown | undefined => {
     const signingRoot = attestationSigningRoot(c.signing, data);
     const next = { sourceEpoch: Number(data.source.epoch), targetEpoch: Number(data.target.epoch), signingRoot };
     const verdict = checkAttestation(lastSigned.get(duty.pubkey), next);
@@ -230,8 +252,16 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
       return undefined;
     }
     lastSigned.set(duty.pubkey, next);
-    const signer = opts.signWithWrongKey ? WRONG_KEY : keys.get(duty.pubkey)!;
-    const signature = signer.sign(fromHex(signingRoot)).toBytes();
+    const signature = signerOf(duty.pubkey).sign(fromHex(signingRoot)).toBytes();
+    // From Electra a single vote names its committee and attester (EIP-7549).
+    if (electra) {
+      return ssz.electra.SingleAttestation.toJson({
+        committeeIndex: duty.committeeIndex,
+        attesterIndex: duty.validatorIndex,
+        data: ssz.phase0.AttestationData.fromJson(data),
+        signature,
+      });
+    }
     return ssz.phase0.Attestation.toJson({
       aggregationBits: BitArray.fromSingleBit(duty.committeeLength, duty.validatorCommitteeIndex),
       data: ssz.phase0.AttestationData.fromJson(data),
@@ -239,8 +269,11 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     });
   };
 
+  const signerOf = (pubkey: Hex): SecretKey => (opts.signWithWrongKey ? WRONG_KEY : keys.get(pubkey)!);
+
   const attest = async (c: Chain, slot: number) => {
     const epoch = Math.floor(slot / c.slotsPerEpoch);
+    const electra = forkIsElectraOrLater(blockForkAtSlot(c.signing, slot));
     const duties = (dutiesByEpoch.get(epoch) ?? []).filter((duty) => duty.slot === slot);
     const attestations: unknown[] = [];
     // One attestation_data call per committee, as stock VCs do.
@@ -253,24 +286,21 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
         if (!stopped) recordError(`slot ${slot} committee ${committeeIndex}: attestation data: ${(error as Error).message}`);
         continue;
       }
-      if (data.slot !== String(slot) || data.index !== String(committeeIndex)) {
+      if (data.slot !== String(slot) || data.index !== String(electra ? 0 : committeeIndex)) {
         recordError(`slot ${slot} committee ${committeeIndex}: BN returned data for slot ${data.slot} index ${data.index}`);
         continue;
       }
       for (const duty of duties.filter((d) => d.committeeIndex === committeeIndex)) {
-        const attestation = signAttestation(c, duty, data);
+        const attestation = signAttestation(c, duty, data, electra);
         if (attestation !== undefined) attestations.push(attestation);
       }
     }
     if (attestations.length === 0 || stopped) return;
     const fork = forkAtEpoch(c.signing, epoch).name.toLowerCase();
     try {
-      await request(
-        'POST',
-        `/eth/${poolApi}/beacon/pool/attestations`,
-        attestations,
-        poolApi === 'v2' ? { 'eth-consensus-version': fork } : undefined,
-      );
+      // From Electra only the v2 route exists for SingleAttestations, as real VCs do.
+      const api = electra ? 'v2' : poolApi;
+      await request('POST', `/eth/${api}/beacon/pool/attestations`, attestations, api === 'v2' ? { 'eth-consensus-version': fork } : undefined);
       stats.attestationsSubmitted += attestations.length;
       log(`slot ${slot}: submitted ${attestations.length} attestation(s)`);
     } catch (error) {
@@ -284,6 +314,119 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     }
   };
 
+  const reportSubmitError = (slot: number, what: string, error: unknown) => {
+    if (stopped) return;
+    const status = error instanceof BeaconHttpError ? error.status : 0;
+    stats.submitErrors.push({ slot, status, body: error instanceof BeaconHttpError ? error.body : (error as Error).message });
+    recordError(`slot ${slot}: ${what}: ${(error as Error).message}`);
+  };
+
+  // Proposals: duties per epoch, a block at the start of each duty's slot.
+  const proposerEpochs = new Set<number>();
+  const proposedSlots = new Map<number, Hex>();
+  const fetchProposerDuties = async (c: Chain, epoch: number) => {
+    if (!opts.proposals || proposerEpochs.has(epoch)) return;
+    try {
+      const response = await request('GET', `/eth/v1/validator/duties/proposer/${epoch}`);
+      proposerEpochs.add(epoch);
+      for (const d of (response?.data ?? []) as Record<string, string>[]) {
+        const pubkey = d['pubkey']?.toLowerCase() as Hex;
+        const slot = Number(d['slot']);
+        if (!keys.has(pubkey) || slot < currentSlot(c)) continue;
+        later(slotStartMs(c, slot) - Date.now(), () => propose(c, slot, pubkey, Number(d['validator_index'])));
+      }
+    } catch (error) {
+      if (!stopped) recordError(`epoch ${epoch}: proposer duties: ${(error as Error).message}`);
+    }
+  };
+
+  const propose = async (c: Chain, slot: number, pubkey: Hex, validatorIndex: number) => {
+    const fork = blockForkAtSlot(c.signing, slot);
+    const randaoReveal = toHex(signerOf(pubkey).sign(fromHex(randaoSigningRoot(c.signing, Math.floor(slot / c.slotsPerEpoch)))).toBytes());
+    let produced: Awaited<ReturnType<typeof request>>;
+    try {
+      produced = await request('GET', `/eth/v3/validator/blocks/${slot}?randao_reveal=${randaoReveal}`, undefined, undefined, c.slotMs * 2);
+    } catch (error) {
+      if (!stopped) recordError(`slot ${slot}: produce block: ${(error as Error).message}`);
+      return;
+    }
+    const blinded = produced?.execution_payload_blinded === true;
+    const data = produced?.data as { block?: Record<string, unknown>; kzg_proofs?: unknown; blobs?: unknown } & Record<string, unknown>;
+    const block = (!blinded && forkHasBlockContents(fork) ? data?.block : data) as Record<string, unknown> | undefined;
+    if (produced?.version !== fork || !block || block['slot'] !== String(slot) || block['proposer_index'] !== String(validatorIndex)) {
+      return recordError(`slot ${slot}: BN answered a block that is not ours (version ${produced?.version}, slot ${String(block?.['slot'])}, proposer ${String(block?.['proposer_index'])})`);
+    }
+    // No check that the block carries this VC's RANDAO reveal: behind a DV it carries the cluster's
+    // combined reveal, and stock VCs do not compare it either.
+    let signingRoot: Hex;
+    try {
+      signingRoot = blockSigningRoot(c.signing, fork, blinded, block as { slot: string });
+    } catch (error) {
+      return recordError(`slot ${slot}: not a ${fork} block: ${(error as Error).message}`);
+    }
+    // Minimal block protection: one signing root per slot, ever.
+    const signedBefore = proposedSlots.get(slot);
+    if (signedBefore !== undefined && signedBefore !== signingRoot) return recordError(`slot ${slot}: refused to sign a second, different block`);
+    proposedSlots.set(slot, signingRoot);
+    const signature = toHex(signerOf(pubkey).sign(fromHex(signingRoot)).toBytes());
+    const signed = { message: block, signature };
+    const payload = !blinded && forkHasBlockContents(fork) ? { signed_block: signed, kzg_proofs: data.kzg_proofs ?? [], blobs: data.blobs ?? [] } : signed;
+    const api = opts.blockPublishApi ?? 'v2';
+    try {
+      await request('POST', `/eth/${api}/beacon/${blinded ? 'blinded_blocks' : 'blocks'}`, payload, api === 'v2' ? { 'eth-consensus-version': fork } : undefined);
+      stats.proposalsSubmitted++;
+      log(`slot ${slot}: published a ${blinded ? 'blinded ' : ''}${fork} block`);
+    } catch (error) {
+      reportSubmitError(slot, 'publish block', error);
+    }
+  };
+
+  // Sync committee: members per epoch (from Altair), a message at 1/3 of every slot.
+  const syncEpochs = new Map<number, readonly { pubkey: Hex; validatorIndex: number }[]>();
+  const syncSlots = new Set<number>();
+  const fetchSyncDuties = async (c: Chain, epoch: number) => {
+    if (!opts.syncCommittee || syncEpochs.has(epoch) || indices.size === 0) return;
+    if (forkAtEpoch(c.signing, epoch).name === 'PHASE0') return;
+    try {
+      const response = await request('POST', `/eth/v1/validator/duties/sync/${epoch}`, [...indices.keys()].map(String));
+      const members = ((response?.data ?? []) as Record<string, string>[])
+        .map((d) => ({ pubkey: d['pubkey']?.toLowerCase() as Hex, validatorIndex: Number(d['validator_index']) }))
+        .filter((m) => keys.has(m.pubkey));
+      syncEpochs.set(epoch, members);
+      if (members.length === 0) return;
+      for (let slot = epoch * c.slotsPerEpoch; slot < (epoch + 1) * c.slotsPerEpoch; slot++) {
+        if (slot < currentSlot(c) || syncSlots.has(slot)) continue;
+        syncSlots.add(slot);
+        later(slotStartMs(c, slot) + c.slotMs / 3 - Date.now(), () => signSyncMessages(c, slot, members));
+      }
+    } catch (error) {
+      if (!stopped) recordError(`epoch ${epoch}: sync duties: ${(error as Error).message}`);
+    }
+  };
+
+  const signSyncMessages = async (c: Chain, slot: number, members: readonly { pubkey: Hex; validatorIndex: number }[]) => {
+    let root: Hex;
+    try {
+      root = ((await request('GET', '/eth/v1/beacon/blocks/head/root'))?.data as { root: Hex }).root;
+    } catch (error) {
+      if (!stopped) recordError(`slot ${slot}: head root: ${(error as Error).message}`);
+      return;
+    }
+    const signingRoot = fromHex(syncCommitteeMessageSigningRoot(c.signing, slot, root));
+    const messages = members.map((m) => ({
+      slot: String(slot),
+      beacon_block_root: root,
+      validator_index: String(m.validatorIndex),
+      signature: toHex(signerOf(m.pubkey).sign(signingRoot).toBytes()),
+    }));
+    try {
+      await request('POST', '/eth/v1/beacon/pool/sync_committees', messages);
+      stats.syncMessagesSubmitted += messages.length;
+    } catch (error) {
+      reportSubmitError(slot, 'sync committee messages', error);
+    }
+  };
+
   // Each slot: make sure duties of this epoch and the next are known (validator-flow.md:
   // "ask for attester duties for epoch + 1"), then wake at the next slot.
   const onSlot = async (c: Chain) => {
@@ -291,6 +434,10 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     const epoch = Math.max(0, Math.floor(slot / c.slotsPerEpoch));
     await fetchDuties(c, epoch);
     await fetchDuties(c, epoch + 1);
+    await fetchProposerDuties(c, epoch);
+    await fetchProposerDuties(c, epoch + 1);
+    await fetchSyncDuties(c, epoch);
+    await fetchSyncDuties(c, epoch + 1);
     later(slotStartMs(c, slot + 1) - Date.now(), () => onSlot(c));
   };
 
