@@ -290,7 +290,10 @@ describe('checkExchange', () => {
         responseBody: JSON.stringify({ version, execution_payload_blinded: blinded, execution_payload_value: '1', consensus_block_value: '0', data }),
       });
     it('takes a blinded block as the blinded branch of its fork, Fulu as Electra\'s, and refuses an older fork\'s block', () => {
-      const blinded = (fork: 'bellatrix' | 'electra') => ssz[fork].BlindedBeaconBlock.toJson(ssz[fork].BlindedBeaconBlock.defaultValue());
+      const blinded = (fork: 'bellatrix' | 'electra') =>
+        fork === 'bellatrix'
+          ? ssz.bellatrix.BlindedBeaconBlock.toJson(ssz.bellatrix.BlindedBeaconBlock.defaultValue())
+          : ssz.electra.BlindedBeaconBlock.toJson(ssz.electra.BlindedBeaconBlock.defaultValue());
       const contents = { block: ssz.fulu.BeaconBlock.toJson(ssz.fulu.BeaconBlock.defaultValue()), kzg_proofs: [], blobs: [] };
       expect(checkExchange(spec, produced('bellatrix', true, blinded('bellatrix')))).toEqual([]);
       expect(checkExchange(spec, produced('fulu', true, blinded('electra')))).toEqual([]);
