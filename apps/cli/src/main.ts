@@ -19,8 +19,10 @@ import { runSimnet } from './simnet.js';
 import { UsageError } from './command.js';
 
 const SIMNET_USAGE = `  cohort simnet [--nodes 4] [--validators 8] [--slots 16] [--seconds-per-slot 2] [--stop 4,...]
-               [--wrong-vc-keys 2,...] [--cluster-dir DIR] [--log-level warn]
+               [--wrong-vc-keys 2,...] [--cluster-dir DIR] [--duties all|attester] [--log-level warn]
       A whole cluster on loopback (beacon mock, n nodes, n VC mocks); one line per slot.
+      --duties all (the default): the cluster attests, proposes and signs sync committee
+      messages; attester: attestations alone.
       --slots 0 runs until Ctrl-C. --stop takes 1-based node numbers to stop right after start;
       --wrong-vc-keys makes those nodes' VCs sign with a key that is not their share.
       --cluster-dir runs a cluster made by \`cohort create cluster --nodes N\` from its files
@@ -116,9 +118,12 @@ async function simnet(args: readonly string[]): Promise<number> {
       stop: { type: 'string' },
       'wrong-vc-keys': { type: 'string' },
       'cluster-dir': { type: 'string' },
+      duties: { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
+  const duties = values.duties ?? 'all';
+  if (duties !== 'all' && duties !== 'attester') throw new UsageError('--duties: all or attester');
   const fileCluster = values['cluster-dir'] ? await loadSimnetCluster(values['cluster-dir']) : undefined;
   if (fileCluster && values.nodes !== undefined) throw new UsageError('--nodes: the cluster in --cluster-dir fixes the number of nodes');
   const nodes = fileCluster ? fileCluster.cluster.operators.length : positiveInt('nodes', values.nodes, 4);
@@ -149,6 +154,7 @@ async function simnet(args: readonly string[]): Promise<number> {
     slots: slots === 0 ? Number.MAX_SAFE_INTEGER : slots,
     stopped,
     wrongVcKeys,
+    duties,
     ...(fileCluster ? { cluster: fileCluster } : {}),
     logLevel: level as 'warn',
     signal: abort.signal,
@@ -156,6 +162,10 @@ async function simnet(args: readonly string[]): Promise<number> {
   const expected = result.slots.reduce((sum, s) => sum + s.duties, 0);
   const accepted = result.slots.reduce((sum, s) => sum + s.accepted, 0);
   process.stdout.write(`done: ${accepted}/${expected} attestations accepted by the beacon node under the group keys\n`);
+  if (duties === 'all') {
+    const mock = result.beaconMock;
+    process.stdout.write(`      ${mock.acceptedBlocks.length} blocks and ${mock.acceptedSyncMessages.length} sync committee messages accepted\n`);
+  }
   return 0;
 }
 

@@ -7,7 +7,7 @@ import { runSimnet, type SimnetResult } from './simnet.js';
 
 /**
  * Every duty type on every fork, through a 4-node cluster: one run walks the fork schedule
- * phase0 → fulu, one 4-slot epoch per fork, with VCs that attest, propose (full and blinded
+ * phase0 → fulu, one 4-slot epoch per fork (3 s slots), with VCs that attest, propose (full and blinded
  * blocks), and sign sync committee messages. The beacon mock accepts only what verifies under
  * the group key, so each record below is a duty that landed signed by the cluster.
  *
@@ -35,7 +35,7 @@ const slotsOfFork = (fork: BlockFork): number[] => {
   return Array.from({ length: SPE }, (_, i) => epoch * SPE + i);
 };
 
-describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 240_000 }, () => {
+describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_000 }, () => {
   const proxies: RecordingProxy[] = [];
   let result: SimnetResult;
   const nodeCalls = async (index: number, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) => {
@@ -65,12 +65,15 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 240_
     result = await runSimnet({
       nodes: 4,
       validators: VALIDATORS,
-      secondsPerSlot: 2,
+      // 3 s slots: a proposal is two rounds of peer traffic (RANDAO shares, then QBFT on the block)
+      // before the VC signs, all inside its slot, on 2 shared cores.
+      secondsPerSlot: 3,
       slots: SLOTS,
       print,
+      duties: 'all',
       beaconOptions: { slotsPerEpoch: SPE, forkEpochs: FORK_EPOCHS, blindedBlocks: (slot: number) => slot % 2 === 1 },
       // VC 1 uses the legacy v1 routes where they still exist (before Electra), the others v2.
-      vcOptions: (index) => ({ proposals: true, syncCommittee: true, poolApi: index === 0 ? 'v1' : 'v2', blockPublishApi: index === 0 ? 'v1' : 'v2' }),
+      vcOptions: (index) => ({ poolApi: index === 0 ? 'v1' : 'v2', blockPublishApi: index === 0 ? 'v1' : 'v2' }),
       vcBeaconUrl: async (index, gatewayUrl) => {
         const proxy = await startRecordingProxy(gatewayUrl);
         proxies[index] = proxy;

@@ -57,6 +57,12 @@ export interface SimnetOptions {
   readonly beaconOptions?: Partial<Omit<BeaconMockOptions, 'validators' | 'secondsPerSlot' | 'genesisTime' | 'failSubmissionsAt'>>;
   /** VC mock settings for every VC (which duties it performs, which routes it uses). */
   readonly vcOptions?: VcOptions | ((index: number) => VcOptions);
+  /**
+   * `all`: the chain hands the cluster proposals and a sync committee, and the VCs do every duty
+   * a stock VC does. `attester` (the default): attestations alone, the pipeline the fault
+   * scenarios are about (the chain's proposers and sync committee are outside the cluster).
+   */
+  readonly duties?: 'attester' | 'all';
   /** Where VC `index` sends its Beacon API calls, given its node's gateway URL (e.g. a recording proxy in front of it). */
   readonly vcBeaconUrl?: (index: number, gatewayUrl: string) => string | Promise<string>;
   /** One line per slot; default stdout. */
@@ -204,6 +210,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
     validators: cluster.validators.map((v) => ({ pubkey: v.groupPubkey })),
     secondsPerSlot: opts.secondsPerSlot,
     genesisTime: Math.ceil(Date.now() / 1000) + 4 + n,
+    ...(opts.duties !== 'all' && { proposals: false, syncCommittee: false }),
     ...opts.beaconOptions,
     ...(opts.failBroadcastAt ? { failSubmissionsAt: opts.failBroadcastAt } : {}),
   });
@@ -260,6 +267,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
             name: `vc${index}`,
             beaconUrl: (await opts.vcBeaconUrl?.(index, `http://127.0.0.1:${ports[n + index]}`)) ?? `http://127.0.0.1:${ports[n + index]}`,
             secretKeys: dealt.shareSecrets[index] ?? [],
+            ...(opts.duties === 'all' && { proposals: true, syncCommittee: true }),
             ...(typeof opts.vcOptions === 'function' ? opts.vcOptions(index) : opts.vcOptions),
             signWithWrongKey: opts.wrongVcKeys?.includes(index) ?? false,
           });

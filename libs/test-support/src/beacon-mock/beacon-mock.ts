@@ -37,6 +37,13 @@ export interface BeaconMockOptions {
   readonly forkEpochs?: Readonly<Partial<Record<ScheduledFork, number>>>;
   /** `produceBlockV3` answers a blinded block for these slots (from Bellatrix); default none. */
   readonly blindedBlocks?: (slot: number) => boolean;
+  /**
+   * Which duties beyond attestations the chain hands out: with `false`, proposer duties and the
+   * sync committee are empty (a chain whose proposers and sync committee are all outside the
+   * cluster), for tests about attestations alone. Default true.
+   */
+  readonly proposals?: boolean;
+  readonly syncCommittee?: boolean;
   /** Default 0: a free port. */
   readonly port?: number;
   /**
@@ -296,6 +303,7 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     genesisTime: params.genesisTime,
     secondsPerSlot: params.secondsPerSlot,
     validatorPubkeys,
+    proposals: opts.proposals ?? true,
     ...(opts.blindedBlocks && { blindedBlocks: opts.blindedBlocks }),
     ...(opts.failSubmissionsAt && { failSubmissionsAt: opts.failSubmissionsAt }),
     reject,
@@ -306,6 +314,7 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     syncCommitteeSize: Number(spec['SYNC_COMMITTEE_SIZE']),
     epochsPerPeriod: Number(spec['EPOCHS_PER_SYNC_COMMITTEE_PERIOD']),
     validatorPubkeys,
+    enabled: opts.syncCommittee ?? true,
   };
   const sync = registerSyncCommitteeRoutes(app, {
     ...syncContext,

@@ -45,6 +45,8 @@ export interface ProposalContext {
   readonly genesisTime: number;
   readonly secondsPerSlot: number;
   readonly validatorPubkeys: readonly Hex[];
+  /** False: no proposer duties are handed out (blocks are still produced and taken). */
+  readonly proposals: boolean;
   readonly blindedBlocks?: (slot: number) => boolean;
   readonly failSubmissionsAt?: (slot: number) => boolean;
   readonly reject: (reason: string, body: unknown) => void;
@@ -132,7 +134,7 @@ export function registerProposalRoutes(app: FastifyInstance, ctx: ProposalContex
     const epoch = Number(request.params.epoch);
     const first = epoch * ctx.slotsPerEpoch;
     const data = Array.from({ length: ctx.slotsPerEpoch }, (_, i) => first + i)
-      .filter((slot) => slot > 0)
+      .filter((slot) => slot > 0 && ctx.proposals)
       .map((slot) => {
         const index = proposerIndexAt(slot, validatorPubkeys.length);
         return { pubkey: validatorPubkeys[index], validator_index: String(index), slot: String(slot) };

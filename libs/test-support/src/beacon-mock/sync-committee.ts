@@ -26,6 +26,8 @@ export interface SyncCommitteeContext {
   readonly syncCommitteeSize: number;
   readonly epochsPerPeriod: number;
   readonly validatorPubkeys: readonly Hex[];
+  /** False: the committee is empty (all seats outside the cluster). */
+  readonly enabled: boolean;
   readonly headSlot: () => number;
   readonly failSubmissionsAt?: (slot: number) => boolean;
   readonly reject: (reason: string, body: unknown) => void;
@@ -35,8 +37,11 @@ const UINT = /^(0|[1-9][0-9]*)$/;
 const errorBody = (code: number, message: string) => ({ code, message });
 
 /** Validator index in each seat of the committee in force at `epoch` (none before Altair). */
-export function syncCommitteeAt(ctx: Pick<SyncCommitteeContext, 'signing' | 'slotsPerEpoch' | 'syncCommitteeSize' | 'epochsPerPeriod' | 'validatorPubkeys'>, epoch: number): number[] {
-  if (blockForkAtSlot(ctx.signing, epoch * ctx.slotsPerEpoch) === 'phase0') return [];
+export function syncCommitteeAt(
+  ctx: Pick<SyncCommitteeContext, 'signing' | 'slotsPerEpoch' | 'syncCommitteeSize' | 'epochsPerPeriod' | 'validatorPubkeys' | 'enabled'>,
+  epoch: number,
+): number[] {
+  if (!ctx.enabled || blockForkAtSlot(ctx.signing, epoch * ctx.slotsPerEpoch) === 'phase0') return [];
   const period = Math.floor(epoch / ctx.epochsPerPeriod);
   const n = ctx.validatorPubkeys.length;
   return Array.from({ length: ctx.syncCommitteeSize }, (_, seat) => (seat + period) % n);
