@@ -223,7 +223,7 @@ async function startByzantine(
     };
     if (enabled.has('unknown_duty')) {
       aboutUnknownDuty('unknown_duty', { slot: slot + 2 * slotsPerEpoch + 3, type: 'attester' });
-      const noSuchType = { duty: { slot, type: 'proposer' }, message: vote('PREPARE', 1, fakeHash()) };
+      const noSuchType = { duty: { slot, type: 'voluntary_exit' }, message: vote('PREPARE', 1, fakeHash()) };
       for (const to of honest) send('unknown_duty', to, QBFT, noSuchType);
     }
     if (enabled.has('far_future_duty')) aboutUnknownDuty('far_future_duty', { slot: slot + FAR_FUTURE_SLOTS, type: 'attester' });

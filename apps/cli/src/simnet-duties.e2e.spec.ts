@@ -21,7 +21,11 @@ const SLOTS = BLOCK_FORKS.length * SPE;
 const VALIDATORS = 4;
 const print = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
-/** Routes removed from the definition (beacon-APIs #549) that older VCs still call: checked as their v2 successor, whose body is the same before Electra. */
+/**
+ * Routes removed from the definition that older VCs still call (beacon-APIs #549, #466): checked
+ * as their successor, whose body is the same before Electra; produceBlockV2's answer is checked
+ * as the produceBlockV3 answer of a full block it amounts to.
+ */
 const LEGACY_SUCCESSOR: Readonly<Record<string, string>> = {
   '/eth/v1/beacon/pool/attestations': '/eth/v2/beacon/pool/attestations',
   '/eth/v1/beacon/blocks': '/eth/v2/beacon/blocks',
@@ -72,8 +76,10 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
       print,
       duties: 'all',
       beaconOptions: { slotsPerEpoch: SPE, forkEpochs: FORK_EPOCHS, blindedBlocks: (slot: number) => slot % 2 === 1 },
-      // VC 1 uses the legacy v1 routes where they still exist (before Electra), the others v2.
-      vcOptions: (index) => ({ poolApi: index === 0 ? 'v1' : 'v2', blockPublishApi: index === 0 ? 'v1' : 'v2' }),
+      // VC 1 uses the legacy routes (v1 pool and publishing before Electra, produceBlockV2, which
+      // gets no blinded block: those slots it misses, and the 3 other VCs still make threshold).
+      vcOptions: (index) =>
+        index === 0 ? { poolApi: 'v1', blockPublishApi: 'v1', produceBlockApi: 'v2' } : { poolApi: 'v2', blockPublishApi: 'v2' },
       vcBeaconUrl: async (index, gatewayUrl) => {
         const proxy = await startRecordingProxy(gatewayUrl);
         proxies[index] = proxy;
@@ -167,7 +173,9 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
       const successor = LEGACY_SUCCESSOR[path];
       const checked: Exchange = successor
         ? { ...exchange, path: exchange.path.replace(path, successor), requestHeaders: { 'eth-consensus-version': forkOfSlot(slotOf(exchange)), ...exchange.requestHeaders } }
-        : exchange;
+        : path.startsWith('/eth/v2/validator/blocks/')
+          ? asProduceBlockV3(exchange)
+          : exchange;
       return checkExchange(spec, checked).map((problem) => `[${exchange.status} ${exchange.method} ${exchange.path}] ${problem}`);
     });
     expect(problems).toEqual([]);
@@ -182,6 +190,23 @@ function slotOf(exchange: Exchange): number {
   const first = (Array.isArray(body) ? body[0] : body) as Record<string, any> | null;
   const slot = first?.['data']?.slot ?? first?.['message']?.slot ?? first?.['signed_block']?.message?.slot ?? first?.['message']?.aggregate?.data?.slot;
   return Number(slot ?? 0);
+}
+
+/** A produceBlockV2 exchange as the produceBlockV3 one of the same full block. */
+function asProduceBlockV3(exchange: Exchange): Exchange {
+  if (exchange.status !== 200) return { ...exchange, path: exchange.path.replace('/eth/v2/', '/eth/v3/') };
+  const { version, data } = JSON.parse(exchange.responseBody) as { version: string; data: unknown };
+  return {
+    ...exchange,
+    path: exchange.path.replace('/eth/v2/', '/eth/v3/'),
+    responseHeaders: {
+      ...exchange.responseHeaders,
+      'eth-execution-payload-blinded': 'false',
+      'eth-execution-payload-value': '0',
+      'eth-consensus-block-value': '0',
+    },
+    responseBody: JSON.stringify({ version, execution_payload_blinded: false, execution_payload_value: '0', consensus_block_value: '0', data }),
+  };
 }
 
 function matches(route: string, method: string, path: string): boolean {

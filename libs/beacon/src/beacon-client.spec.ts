@@ -159,6 +159,31 @@ describe('BeaconClient', () => {
     expect([query.get('slot'), query.get('committee_index')]).toEqual(['230', '3']);
   });
 
+  it('asks produceBlockV3, and a BN without it (404) the legacy produceBlockV2 from then on', async () => {
+    const block = { slot: '9', proposer_index: '2' };
+    const reveal = `0x${'ab'.repeat(96)}`;
+    const modern = await fakeBeaconNode({
+      'GET /eth/v3/validator/blocks/9': () => ({
+        status: 200,
+        body: { version: 'deneb', execution_payload_blinded: true, execution_payload_value: '7', consensus_block_value: '3', data: block },
+      }),
+    });
+    expect(await new BeaconClient(modern.url).produceBlock(9, reveal as `0x${string}`)).toEqual({
+      fork: 'deneb',
+      blinded: true,
+      executionPayloadValue: '7',
+      consensusBlockValue: '3',
+      data: block,
+    });
+    expect(modern.seen[0]?.url).toBe(`/eth/v3/validator/blocks/9?randao_reveal=${reveal}`);
+    const old = await fakeBeaconNode({ 'GET /eth/v2/validator/blocks/9': () => ({ status: 200, body: { version: 'altair', data: block } }) });
+    const client = new BeaconClient(old.url);
+    const produced = { fork: 'altair', blinded: false, executionPayloadValue: '0', consensusBlockValue: '0', data: block };
+    expect(await client.produceBlock(9, reveal as `0x${string}`)).toEqual(produced);
+    expect(await client.produceBlock(9, reveal as `0x${string}`)).toEqual(produced);
+    expect(old.seen.map((r) => r.url.split('?')[0])).toEqual(['/eth/v3/validator/blocks/9', '/eth/v2/validator/blocks/9', '/eth/v2/validator/blocks/9']);
+  });
+
   it('turns an error status into a BeaconApiError with status and body', async () => {
     const bn = await fakeBeaconNode({
       'GET /eth/v1/validator/attestation_data': () => ({ status: 503, body: { code: 503, message: 'node is syncing' } }),

@@ -158,10 +158,19 @@ export class BeaconClient {
     }));
   }
 
-  /** `produceBlockV3` (apis/validator/block.v3.yaml) with the cluster's combined RANDAO reveal. */
+  /**
+   * `produceBlockV3` (apis/validator/block.v3.yaml) with the cluster's combined RANDAO reveal.
+   * A BN from before it (404 there, e.g. Lodestar 1.5.1) is asked the removed `produceBlockV2`
+   * instead, which answers `{version, data}` with a full block; the BN is remembered as such.
+   */
   async produceBlock(slot: number, randaoReveal: Hex, graffiti?: Hex): Promise<ProducedBlock> {
     const query = new URLSearchParams({ randao_reveal: randaoReveal, ...(graffiti !== undefined && { graffiti }) });
+    if (this.legacyBlockProduction) return this.produceBlockV2(slot, query);
     const response = await this.raw('GET', `/eth/v3/validator/blocks/${slot}?${query.toString()}`);
+    if (response.status === 404 || response.status === 405) {
+      this.legacyBlockProduction = true;
+      return this.produceBlockV2(slot, query);
+    }
     if (response.status !== 200) throw new BeaconApiError(`GET /eth/v3/validator/blocks/${slot}`, response.status, response.body);
     const body = JSON.parse(response.body) as {
       version: string;
@@ -177,6 +186,13 @@ export class BeaconClient {
       consensusBlockValue: body.consensus_block_value,
       data: body.data,
     };
+  }
+
+  private legacyBlockProduction = false;
+
+  private async produceBlockV2(slot: number, query: URLSearchParams): Promise<ProducedBlock> {
+    const body = await this.json<{ version: string; data: Record<string, unknown> }>('GET', `/eth/v2/validator/blocks/${slot}?${query.toString()}`);
+    return { fork: body.version, blinded: false, executionPayloadValue: '0', consensusBlockValue: '0', data: body.data };
   }
 
   /** Publishes a signed block (v2 routes, `Eth-Consensus-Version`): full, as SignedBlockContents from Deneb, or blinded. */

@@ -52,6 +52,7 @@ export const GATEWAY_ROUTES = [
   'POST /eth/v1/beacon/pool/attestations',
   'POST /eth/v2/beacon/pool/attestations',
   'GET /eth/v3/validator/blocks/:slot',
+  'GET /eth/v2/validator/blocks/:slot',
   'POST /eth/v1/beacon/blocks',
   'POST /eth/v2/beacon/blocks',
   'POST /eth/v1/beacon/blinded_blocks',
@@ -153,7 +154,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
       'GET /eth/v1/validator/attestation_data': (req, reply) => this.attestationData(req, reply),
       'POST /eth/v1/beacon/pool/attestations': (req, reply) => this.submitAttestations(req, reply, 'v1'),
       'POST /eth/v2/beacon/pool/attestations': (req, reply) => this.submitAttestations(req, reply, 'v2'),
-      'GET /eth/v3/validator/blocks/:slot': (req, reply) => this.produceBlock(req, reply),
+      'GET /eth/v3/validator/blocks/:slot': (req, reply) => this.produceBlock(req, reply, 'v3'),
+      'GET /eth/v2/validator/blocks/:slot': (req, reply) => this.produceBlock(req, reply, 'v2'),
       'POST /eth/v1/beacon/blocks': (req, reply) => this.publishBlock(req, reply, 'v1', false),
       'POST /eth/v2/beacon/blocks': (req, reply) => this.publishBlock(req, reply, 'v2', false),
       'POST /eth/v1/beacon/blinded_blocks': (req, reply) => this.publishBlock(req, reply, 'v1', true),
@@ -309,7 +311,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
    * and recorded (the randao duty), then the VC waits for the block the cluster decided, built by
    * this node's BN with the combined reveal, approved by the slashing guard.
    */
-  private async produceBlock(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  private async produceBlock(req: FastifyRequest, reply: FastifyReply, route: 'v2' | 'v3'): Promise<void> {
     const slot = Number((req.params as { slot?: string }).slot);
     const randaoReveal = (req.query as Record<string, string | undefined>)['randao_reveal'];
     const chain = this.chain;
@@ -339,12 +341,18 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
       this.requests.inc({ route: 'produce_block', outcome: 'not_decided' });
       return void reply.code(503).send(apiError(503, `no decided block for slot ${slot} before the deadline`));
     }
-    const { headers, body } = produceBlockV3Response(value, forkHasBlockContents(value.fork));
+    // The removed produceBlockV2 (older VCs, e.g. Lodestar 1.5.1) carries full blocks only.
+    if (route === 'v2' && value.blinded) {
+      this.requests.inc({ route: 'produce_block', outcome: 'blinded_for_v2' });
+      return void reply.code(503).send(apiError(503, `the decided block for slot ${slot} is blinded; produceBlockV2 serves full blocks only (use produceBlockV3)`));
+    }
+    const { headers, body: v3 } = produceBlockV3Response(value, forkHasBlockContents(value.fork));
+    const body = route === 'v3' ? v3 : { version: value.fork, data: (v3 as { data: unknown }).data };
     await this.rt.events
       .record('DecidedDataServed', duty, [proposer.pubkey], { valueHash: this.values.view(duty).decided?.valueHash ?? '0x' }, { discriminator: 'block' })
       .catch((error: unknown) => this.rt.log.warn('could not record DecidedDataServed', { error: String(error) }));
     this.requests.inc({ route: 'produce_block', outcome: '200' });
-    await reply.headers(headers).send(body);
+    await reply.headers(route === 'v3' ? headers : { 'eth-consensus-version': value.fork }).send(body);
   }
 
   /** The VC's signed block: a share signature over exactly the decided block, or refused. */

@@ -44,6 +44,8 @@ export interface BeaconMockOptions {
    */
   readonly proposals?: boolean;
   readonly syncCommittee?: boolean;
+  /** False: the BN predates `produceBlockV3` (404 there; `produceBlockV2` only), as Lodestar 1.5.1. */
+  readonly produceBlockV3?: boolean;
   /** Default 0: a free port. */
   readonly port?: number;
   /**
@@ -304,6 +306,7 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     secondsPerSlot: params.secondsPerSlot,
     validatorPubkeys,
     proposals: opts.proposals ?? true,
+    ...(opts.produceBlockV3 === false && { produceBlockV3: false }),
     ...(opts.blindedBlocks && { blindedBlocks: opts.blindedBlocks }),
     ...(opts.failSubmissionsAt && { failSubmissionsAt: opts.failSubmissionsAt }),
     reject,

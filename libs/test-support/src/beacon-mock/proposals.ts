@@ -47,6 +47,8 @@ export interface ProposalContext {
   readonly validatorPubkeys: readonly Hex[];
   /** False: no proposer duties are handed out (blocks are still produced and taken). */
   readonly proposals: boolean;
+  /** False: no `produceBlockV3` route, as a BN from before it. Default true. */
+  readonly produceBlockV3?: boolean;
   readonly blindedBlocks?: (slot: number) => boolean;
   readonly failSubmissionsAt?: (slot: number) => boolean;
   readonly reject: (reason: string, body: unknown) => void;
@@ -142,9 +144,12 @@ export function registerProposalRoutes(app: FastifyInstance, ctx: ProposalContex
     return { dependent_root: blockRootAt(Math.max(0, first - 1)), execution_optimistic: false, data };
   });
 
-  app.get(
-    '/eth/v3/validator/blocks/:slot',
-    async (request: FastifyRequest<{ Params: { slot: string }; Querystring: Record<string, string | undefined> }>, reply) => {
+  /**
+   * `produceBlockV3`, or with `legacy` the removed `produceBlockV2` (beacon-APIs #466) that BNs
+   * before it serve: `{version, data}`, full blocks only.
+   */
+  const produce = (legacy: boolean) =>
+    async (request: FastifyRequest<{ Params: { slot: string }; Querystring: Record<string, string | undefined> }>, reply: FastifyReply) => {
       const { slot: slotParam } = request.params;
       if (!UINT.test(slotParam) || Number(slotParam) === 0) return badRequest(reply, `Invalid slot: ${slotParam}`);
       const slot = Number(slotParam);
@@ -158,9 +163,13 @@ export function registerProposalRoutes(app: FastifyInstance, ctx: ProposalContex
         return badRequest(reply, `randao_reveal does not verify under the proposer of slot ${slot} (validator ${proposerIndex})`);
       }
       const fork = blockForkAtSlot(signing, slot);
-      const blinded = forkHasBlindedBlocks(fork) && (ctx.blindedBlocks?.(slot) ?? false);
+      const blinded = !legacy && forkHasBlindedBlocks(fork) && (ctx.blindedBlocks?.(slot) ?? false);
       const block = buildBlock(ctx, fork, slot, proposerIndex, randaoReveal.toLowerCase() as Hex, graffiti.toLowerCase() as Hex, blinded);
       const data = !blinded && forkHasBlockContents(fork) ? { block, kzg_proofs: [], blobs: [] } : block;
+      if (legacy) {
+        void reply.header('eth-consensus-version', fork);
+        return { version: fork, data };
+      }
       const value = String(1_000_000 + slot);
       void reply.headers({
         'eth-consensus-version': fork,
@@ -169,8 +178,10 @@ export function registerProposalRoutes(app: FastifyInstance, ctx: ProposalContex
         'eth-consensus-block-value': '0',
       });
       return { version: fork, execution_payload_blinded: blinded, execution_payload_value: value, consensus_block_value: '0', data };
-    },
-  );
+    };
+  // A BN from before produceBlockV3 (Lodestar 1.5.1) answers 404 there, as for any unknown route.
+  if (ctx.produceBlockV3 !== false) app.get('/eth/v3/validator/blocks/:slot', produce(false));
+  app.get('/eth/v2/validator/blocks/:slot', produce(true));
 
   const publish = (route: 'v1' | 'v2', blinded: boolean) => async (request: FastifyRequest<{ Body: unknown }>, reply: FastifyReply) => {
     const refuse = (message: string) => {

@@ -1,24 +1,18 @@
 import { SecretKey } from '@chainsafe/blst';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toHex } from '#lib/contracts';
 import { startBeaconMock } from '../beacon-mock/index.js';
 import { startVcMock } from '../vc-mock/index.js';
 import { beaconApisDir, loadBeaconApiSpec } from './beacon-api-spec.js';
 import { checkExchange, type CheckOptions, type Exchange } from './check-exchange.js';
 import { startRecordingProxy } from './recording-proxy.js';
+import { stopAfterEach } from '../stop-after-each.js';
 
 const spec = loadBeaconApiSpec(beaconApisDir());
 const keygen = (seed: number) => SecretKey.fromKeygen(new Uint8Array(32).fill(seed));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-const track = <T extends { stop(): Promise<void> }>(handle: T): T => {
-  cleanups.push(() => handle.stop());
-  return handle;
-};
+const track = stopAfterEach();
 
 /** Problems of every exchange, each line led by the request it belongs to. */
 const problemsOf = (exchanges: readonly Exchange[], side: CheckOptions['side'] = 'both'): string[] =>

@@ -1,11 +1,12 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { SecretKey } from '@chainsafe/blst';
 import Fastify from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toHex, type Hex } from '#lib/contracts';
 import { startBeaconMock, type BeaconMock } from '../beacon-mock/beacon-mock.js';
 import { checkAttestation } from './attestation-protection.js';
 import { startVcMock, type VcMock } from './vc-mock.js';
+import { stopAfterEach } from '../stop-after-each.js';
 
 const keygen = (seed: number) => SecretKey.fromKeygen(new Uint8Array(32).fill(seed));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -14,14 +15,7 @@ const until = async (condition: () => boolean, timeoutMs: number) => {
   while (!condition() && Date.now() < deadline) await sleep(20);
 };
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-const track = <T extends { stop(): Promise<void> }>(handle: T): T => {
-  cleanups.push(() => handle.stop());
-  return handle;
-};
+const track = stopAfterEach();
 
 describe('vc mock against the beacon mock', () => {
   it('attests once per validator in an epoch, each at its duty slot, all accepted', async () => {
@@ -95,7 +89,7 @@ describe('vc mock against the beacon mock', () => {
       return reply.code(upstream.status).send(body);
     });
     const gatewayUrl = await gateway.listen({ host: '127.0.0.1', port: 0 });
-    cleanups.push(() => gateway.close());
+    track({ stop: () => gateway.close() });
 
     const vc = track(await startVcMock({ beaconUrl: gatewayUrl, secretKeys: [own.toBytes()] }));
     await vc.ready;

@@ -38,6 +38,8 @@ export interface VcMockOptions {
   readonly syncCommittee?: boolean;
   /** `v2` publishes blocks with `Eth-Consensus-Version` (default); `v1` on the legacy routes. */
   readonly blockPublishApi?: 'v1' | 'v2';
+  /** `v3` asks `produceBlockV3` (default); `v2` the removed `produceBlockV2` older VCs use (full blocks only). */
+  readonly produceBlockApi?: 'v2' | 'v3';
 }
 
 export interface SubmitError {
@@ -345,7 +347,7 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     const randaoReveal = toHex(signerOf(pubkey).sign(fromHex(randaoSigningRoot(c.signing, Math.floor(slot / c.slotsPerEpoch)))).toBytes());
     let produced: Awaited<ReturnType<typeof request>>;
     try {
-      produced = await request('GET', `/eth/v3/validator/blocks/${slot}?randao_reveal=${randaoReveal}`, undefined, undefined, c.slotMs * 2);
+      produced = await request('GET', `/eth/${opts.produceBlockApi ?? 'v3'}/validator/blocks/${slot}?randao_reveal=${randaoReveal}`, undefined, undefined, c.slotMs * 2);
     } catch (error) {
       if (!stopped) recordError(`slot ${slot}: produce block: ${(error as Error).message}`);
       return;
