@@ -76,10 +76,14 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
       print,
       duties: 'all',
       beaconOptions: { slotsPerEpoch: SPE, forkEpochs: FORK_EPOCHS, blindedBlocks: (slot: number) => slot % 2 === 1 },
-      // VC 1 uses the legacy routes (v1 pool and publishing before Electra, produceBlockV2, which
-      // gets no blinded block: those slots it misses, and the 3 other VCs still make threshold).
-      vcOptions: (index) =>
-        index === 0 ? { poolApi: 'v1', blockPublishApi: 'v1', produceBlockApi: 'v2' } : { poolApi: 'v2', blockPublishApi: 'v2' },
+      // VC 1 uses the legacy v1 pool and publishing routes (before Electra); VC 2 asks the removed
+      // produceBlockV2, which carries no blinded block: it misses those slots, and the 3 other VCs
+      // still make threshold.
+      vcOptions: (index) => ({
+        poolApi: index === 0 ? 'v1' : 'v2',
+        blockPublishApi: index === 0 ? 'v1' : 'v2',
+        produceBlockApi: index === 1 ? 'v2' : 'v3',
+      }),
       vcBeaconUrl: async (index, gatewayUrl) => {
         const proxy = await startRecordingProxy(gatewayUrl);
         proxies[index] = proxy;
