@@ -113,6 +113,15 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
           },
         },
         {
+          // Every operator runs its VC's exit command for the first validator, same epoch.
+          atSlot: 10,
+          offsetMs: 1000,
+          label: 'every operator exits validator 1 at epoch 2',
+          run: async ({ vcs }) => {
+            await Promise.all(vcs.map((vc) => vc?.submitVoluntaryExit(vc.pubkeys[0] as `0x${string}`, 2)));
+          },
+        },
+        {
           atSlot: 22,
           offsetMs: 1500,
           label: 'non-distributed aggregation on the v2 route (electra), through node 2',
@@ -156,6 +165,13 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
       const unexpected = failures.filter((e) => !(e.type === 'DutyFailed' && e.data.reason === 'vc_not_distributed'));
       expect(unexpected.map((e) => `${e.duty.slot}/${e.duty.type} ${e.type} ${JSON.stringify(e.data).slice(0, 120)}`)).toEqual([]);
     }
+  });
+
+  it('a voluntary exit signed by every operator\'s VC lands once, signed under the group key (capella domain)', () => {
+    expect(result.beaconMock.acceptedExits).toEqual([expect.objectContaining({ epoch: 2 })]);
+    const exitDuty = (result.events[0] ?? []).filter((e) => e.duty.type === 'exit');
+    expect(exitDuty.some((e) => e.type === 'Broadcast')).toBe(true);
+    expect(exitDuty.filter((e) => e.type === 'PartialSignatureSubmitted').map((e) => e.pubkeys)).toEqual([[result.beaconMock.acceptedExits[0]?.pubkey]]);
   });
 
   it('an aggregation by a VC without a distributed mode is refused with its reason, and explain names it', () => {

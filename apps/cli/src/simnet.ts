@@ -89,7 +89,8 @@ export interface SimnetAction {
   readonly atSlot: number;
   readonly offsetMs?: number;
   readonly label: string;
-  run(): void | Promise<void>;
+  /** `vcs[i]`: operator i's VC mock (absent when stopped, silent or run by a harness), e.g. to submit an exit. */
+  run(ctx: { readonly vcs: readonly (VcMock | undefined)[] }): void | Promise<void>;
 }
 
 /** What a harness standing in for operator `index` gets: that operator's secrets and view of the cluster. */
@@ -316,7 +317,8 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       faultTimers.push(
         setTimeout(() => {
           print(`slot ${String(action.atSlot).padStart(4)}  action: ${action.label}`);
-          faultsDone.push(Promise.resolve().then(() => action.run()).catch((error: unknown) => print(`action "${action.label}" failed: ${String(error)}`)));
+          const vcs = Array.from({ length: n }, (_, i) => simNode(i)?.vc);
+          faultsDone.push(Promise.resolve().then(() => action.run({ vcs })).catch((error: unknown) => print(`action "${action.label}" failed: ${String(error)}`)));
         }, Math.max(0, at - Date.now())),
       );
     }

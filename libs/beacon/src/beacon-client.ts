@@ -200,6 +200,11 @@ export class BeaconClient {
     await this.json('POST', blinded ? '/eth/v2/beacon/blinded_blocks' : '/eth/v2/beacon/blocks', signed, { 'eth-consensus-version': fork });
   }
 
+  /** A SignedVoluntaryExit (apis/beacon/pool/voluntary_exits.yaml). */
+  async submitVoluntaryExit(signed: unknown): Promise<void> {
+    await this.json('POST', '/eth/v1/beacon/pool/voluntary_exits', signed);
+  }
+
   async submitSyncCommitteeMessages(messages: readonly unknown[]): Promise<void> {
     await this.json('POST', '/eth/v1/beacon/pool/sync_committees', messages);
   }

@@ -2,7 +2,7 @@
  * A duty is cluster-wide: one slot and one duty type, covering every validator of the
  * cluster that has that duty (DESIGN.md "Scale"). Consensus runs once per duty.
  */
-export const DUTY_TYPES = ['attester', 'proposer', 'randao', 'sync_message', 'aggregator', 'sync_contribution'] as const;
+export const DUTY_TYPES = ['attester', 'proposer', 'randao', 'sync_message', 'aggregator', 'sync_contribution', 'exit'] as const;
 export type DutyType = (typeof DUTY_TYPES)[number];
 
 export interface Duty {
@@ -20,7 +20,7 @@ export function isDutyType(value: unknown): value is DutyType {
 }
 
 /** Fixed ordinal per duty type: feeds the deterministic leader choice of consensus. */
-export const DUTY_ORDINAL = { attester: 1, proposer: 2, randao: 3, sync_message: 4, aggregator: 5, sync_contribution: 6 } as const satisfies Record<DutyType, number>;
+export const DUTY_ORDINAL = { attester: 1, proposer: 2, randao: 3, sync_message: 4, aggregator: 5, sync_contribution: 6, exit: 7 } as const satisfies Record<DutyType, number>;
 
 /**
  * How a duty's signatures come about. `decided`: consensus agrees on the data first, the
@@ -37,6 +37,7 @@ export const DUTY_FLOW = {
   sync_message: 'signed',
   aggregator: 'decided',
   sync_contribution: 'decided',
+  exit: 'signed',
 } as const satisfies Record<DutyType, 'decided' | 'signed'>;
 
 /**
@@ -50,5 +51,8 @@ export const DUTY_FLOW = {
  * - sync_message: only the next slot's block can include it (altair/validator.md#sync-committee-messages).
  * - aggregator: an aggregate is due at 2/3 of its slot and worth including for the slot after.
  * - sync_contribution: only the next slot's block includes it.
+ * - exit: a voluntary exit's duty slot is the first slot of its epoch; operators enter it by
+ *   hand (`lodestar validator voluntary-exit`), so every operator's VC must sign the same epoch
+ *   within 256 slots of that slot for the shares to meet.
  */
-export const DUTY_DEADLINE_SLOTS = { attester: 2, proposer: 1, randao: 1, sync_message: 1, aggregator: 2, sync_contribution: 1 } as const satisfies Record<DutyType, number>;
+export const DUTY_DEADLINE_SLOTS = { attester: 2, proposer: 1, randao: 1, sync_message: 1, aggregator: 2, sync_contribution: 1, exit: 256 } as const satisfies Record<DutyType, number>;

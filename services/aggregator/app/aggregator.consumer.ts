@@ -32,6 +32,7 @@ import {
   forkIsElectraOrLater,
   randaoSigningRoot,
   syncCommitteeMessageSigningRoot,
+  voluntaryExitSigningRoot,
   type DecidedSigningItem,
 } from '#lib/signing';
 import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
@@ -147,6 +148,7 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
       ev.on('PartialSignatureSubmitted', (e) =>
         this.with(e.duty, async (d) => {
           d.firstLocalAtMs ??= Date.now();
+          await this.openExit(d, e.data.partials);
           // Verified by the gateway against this node's public share before it was recorded.
           this.rt.bus.publish<PeerOutbound<ParsigWireMessage>>(Subjects.peerOut('parsig'), { payload: { duty: e.duty, partials: e.data.partials } });
           await this.record(d, this.def.selfShareIndex, e.data.partials, true);
@@ -168,8 +170,13 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
       }
       if (shareIndex === undefined) return;
       // Only duties this node scheduled: a peer naming an unknown or far-future duty creates no state.
-      if (typeof payload.duty?.slot !== 'number' || !this.duties.has(dutyId(payload.duty))) return void this.rejected.inc({ reason: 'unknown_duty' });
-      return this.with(payload.duty, (d) => this.record(d, shareIndex, partials, false));
+      // An exit is never scheduled: a share for a validator of this cluster opens it (one duty per validator and exit epoch).
+      const opensExit = payload.duty?.type === 'exit' && partials.some((p) => this.publicShares.has(p?.pubkey));
+      if (typeof payload.duty?.slot !== 'number' || (!this.duties.has(dutyId(payload.duty)) && !opensExit)) return void this.rejected.inc({ reason: 'unknown_duty' });
+      return this.with(payload.duty, async (d) => {
+        await this.openExit(d, partials);
+        await this.record(d, shareIndex, partials, false);
+      });
     });
     for (const sub of subs) this.closers.push(() => sub.close());
     this.closers.push(() => inbound.close());
@@ -189,7 +196,8 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     let d = this.duties.get(key);
     if (!d) {
       const deadlineMs = dutyDeadlineMs(chain.timing, duty);
-      if (Date.now() >= deadlineMs || slotStartMs(chain.timing, duty.slot) <= this.bootMs) return Promise.resolve();
+      // An exit's slot is its epoch's start, usually before this process started: nothing of it was lost at boot.
+      if (Date.now() >= deadlineMs || (duty.type !== 'exit' && slotStartMs(chain.timing, duty.slot) <= this.bootMs)) return Promise.resolve();
       const created: DutyAggregation = {
         duty,
         state: initialAggregationState,
@@ -247,6 +255,20 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     await this.releaseEarly(d);
   }
 
+  /**
+   * A voluntary exit comes from an operator, not the BN's schedule: the first share of a cluster
+   * validator's exit opens the duty for it, expecting agreement on one signed exit.
+   */
+  private async openExit(d: DutyAggregation, partials: readonly PartialSignature[]): Promise<void> {
+    if (d.duty.type !== 'exit') return;
+    const pubkeys = [...new Set(partials.map((p) => p?.pubkey))].filter((pk) => this.publicShares.has(pk) && !d.state.validators.has(pk));
+    if (pubkeys.length === 0) return;
+    await this.apply(d, { kind: 'ScheduleValidators', pubkeys });
+    await this.rt.events.record('SignaturesExpected', d.duty, pubkeys, { ...this.def, roots: [], agreeing: pubkeys }, { discriminator: `in${++d.inputs}` });
+    await this.apply(d, { kind: 'ExpectAgreement', pubkeys });
+    await this.releaseEarly(d);
+  }
+
   private async releaseEarly(d: DutyAggregation): Promise<void> {
     d.expecting = true;
     const early = d.early.splice(0);
@@ -259,6 +281,13 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
    */
   private rootOf(duty: Duty, p: PartialSignature): Hex | undefined {
     const chain = this.chain;
+    if (chain && duty.type === 'exit') {
+      const epoch = p.object?.['epoch'];
+      const index = p.object?.['validator_index'];
+      // The exit of the duty's epoch only; the epoch and index as the Beacon API writes uint64.
+      if (epoch !== String(epochOfSlot(chain.signing, duty.slot)) || typeof index !== 'string' || !/^(0|[1-9][0-9]{0,15})$/.test(index)) return undefined;
+      return voluntaryExitSigningRoot(chain.signing, { epoch, validator_index: index });
+    }
     if (!chain || duty.type !== 'sync_message') return p.signingRoot;
     const root = p.object?.['beacon_block_root'];
     if (typeof root !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(root)) return undefined;
@@ -407,6 +436,13 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
       }
       case 'randao':
         return;
+      case 'exit': {
+        for (const s of signatures) {
+          const object = d.objects.get(s.pubkey)?.get(s.signingRoot);
+          if (object) await bn.submitVoluntaryExit({ message: object, signature: s.signature });
+        }
+        return;
+      }
       case 'aggregator':
       case 'sync_contribution':
         // The gateway refuses these shares (no combined selection proof): nothing reaches threshold.

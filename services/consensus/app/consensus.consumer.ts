@@ -50,6 +50,7 @@ const TIMER_DUTY_TYPE = {
   sync_message: 'sync_message',
   aggregator: 'aggregator',
   sync_contribution: 'sync_contribution',
+  exit: 'exit',
 } as const satisfies Record<DutyType, TimerDutyType>;
 
 interface Instance {
@@ -228,6 +229,7 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
       }
       case 'randao':
       case 'sync_message':
+      case 'exit':
         return { ok: false, detail: `${duty.type} duties have no consensus` };
       case 'aggregator':
       case 'sync_contribution':

@@ -23,7 +23,7 @@
 export const ROUND_TIMER_TYPE = 'eager_double_linear';
 
 /** Duty types the timer distinguishes (Charon core.DutyType names, lower case). */
-export type TimerDutyType = 'proposer' | 'attester' | 'aggregator' | 'sync_contribution' | 'sync_message' | 'randao';
+export type TimerDutyType = 'proposer' | 'attester' | 'aggregator' | 'sync_contribution' | 'sync_message' | 'randao' | 'exit';
 
 const SECOND_NS = 1_000_000_000n;
 /** Charon timer.LinearRoundInc. */
@@ -51,6 +51,7 @@ export function dutyStartDelayNs(dutyType: TimerDutyType, slotDurationNs: bigint
     case 'proposer':
     case 'sync_message':
     case 'randao':
+    case 'exit':
       return 0n;
   }
 }

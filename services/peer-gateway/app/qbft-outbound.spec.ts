@@ -29,7 +29,7 @@ describe('peer-gateway: signing consensus\'s outbound QBFT messages', () => {
 
   it('refuses a payload that is not {duty, message}', () => {
     expect(() => signOutboundQbft({ message: prepare(1) }, 1, keys[1]!)).toThrow(TypeError);
-    expect(() => signOutboundQbft({ duty: { slot: 1, type: 'exit' }, message: prepare(1) }, 1, keys[1]!)).toThrow(TypeError);
+    expect(() => signOutboundQbft({ duty: { slot: 1, type: 'voluntary_exit' }, message: prepare(1) }, 1, keys[1]!)).toThrow(TypeError);
     expect(() => signOutboundQbft({ duty }, 1, keys[1]!)).toThrow(TypeError);
   });
 });

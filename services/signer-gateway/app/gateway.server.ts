@@ -8,6 +8,8 @@ import { shareIndexOf } from '#lib/config';
 import {
   attesterDutiesOf,
   dutyDeadlineMs,
+  epochStartSlot,
+  slotAt,
   FAILURE_REASONS,
   REJECTION_REASONS,
   dutyId,
@@ -30,6 +32,7 @@ import {
   isBlockFork,
   randaoSigningRoot,
   syncCommitteeMessageSigningRoot,
+  voluntaryExitSigningRoot,
 } from '#lib/signing';
 import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
 import {
@@ -39,7 +42,7 @@ import {
   type SubmittedAttestation,
   type SubmittedSingleAttestation,
 } from '../domain/attestation-submission.js';
-import { parseSignedBlock, parseSyncCommitteeMessage, produceBlockV3Response } from '../domain/block-submission.js';
+import { parseSignedBlock, parseSignedVoluntaryExit, parseSyncCommitteeMessage, produceBlockV3Response } from '../domain/block-submission.js';
 import { idToGroup, pubkeySwap, responseToShareView, type PubkeySwap } from '../domain/pubkey-swap.js';
 import { DecidedValues } from './decided-values.js';
 
@@ -58,6 +61,7 @@ export const GATEWAY_ROUTES = [
   'POST /eth/v1/beacon/blinded_blocks',
   'POST /eth/v2/beacon/blinded_blocks',
   'POST /eth/v1/beacon/pool/sync_committees',
+  'POST /eth/v1/beacon/pool/voluntary_exits',
   'POST /eth/v1/validator/aggregate_and_proofs',
   'POST /eth/v2/validator/aggregate_and_proofs',
   'POST /eth/v1/validator/contribution_and_proofs',
@@ -161,6 +165,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
       'POST /eth/v1/beacon/blinded_blocks': (req, reply) => this.publishBlock(req, reply, 'v1', true),
       'POST /eth/v2/beacon/blinded_blocks': (req, reply) => this.publishBlock(req, reply, 'v2', true),
       'POST /eth/v1/beacon/pool/sync_committees': (req, reply) => this.submitSyncMessages(req, reply),
+      'POST /eth/v1/beacon/pool/voluntary_exits': (req, reply) => this.submitVoluntaryExit(req, reply),
       'POST /eth/v1/validator/aggregate_and_proofs': (req, reply) => this.refuseAggregation(req, reply, 'aggregator'),
       'POST /eth/v2/validator/aggregate_and_proofs': (req, reply) => this.refuseAggregation(req, reply, 'aggregator'),
       'POST /eth/v1/validator/contribution_and_proofs': (req, reply) => this.refuseAggregation(req, reply, 'sync_contribution'),
@@ -440,6 +445,42 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
         })
         .catch((error: unknown) => this.rt.log.warn('could not record DutyFailed', { error: String(error) }));
     }
+  }
+
+  /**
+   * The VC's voluntary exit (an operator ran its VC's exit command): a share of the cluster's
+   * exit of that validator, for the exit duty of its epoch. Every operator must sign the same
+   * epoch; the aggregator combines the shares once threshold operators have.
+   */
+  private async submitVoluntaryExit(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    let body: unknown;
+    try {
+      body = JSON.parse(String(req.body ?? ''));
+    } catch {
+      return void reply.code(400).send(apiError(400, 'body is not JSON: expected a SignedVoluntaryExit'));
+    }
+    const chain = this.chain;
+    if (!chain) return void reply.code(503).send(apiError(503, 'node is starting'));
+    const parsed = parseSignedVoluntaryExit(body);
+    if (!parsed.ok) return void reply.code(400).send(apiError(400, parsed.detail));
+    const { epoch, validatorIndex } = parsed;
+    const currentEpoch = epochOfSlot(chain.signing, slotAt(chain.timing, Date.now()));
+    const slot = epochStartSlot(chain.timing, epoch);
+    if (epoch > currentEpoch) return void reply.code(400).send(apiError(400, `exit epoch ${epoch} is in the future (current epoch ${currentEpoch}): the BN would refuse it`));
+    if (Date.now() >= dutyDeadlineMs(chain.timing, { slot, type: 'exit' })) {
+      return void reply.code(400).send(apiError(400, `exit epoch ${epoch} is too far in the past for the operators' shares to meet: every operator signs the exit with the same, recent epoch (e.g. ${currentEpoch})`));
+    }
+    let pubkey: Hex | undefined;
+    try {
+      pubkey = (await this.bn.validators([String(validatorIndex)]))[0]?.pubkey;
+    } catch (error) {
+      return void reply.code(503).send(apiError(503, `beacon node unavailable: ${String(error)}`));
+    }
+    if (!pubkey || !this.publicShareOf.has(pubkey)) return void reply.code(400).send(apiError(400, `validator ${validatorIndex} is not a validator of this cluster`));
+    const object = { epoch: String(epoch), validator_index: String(validatorIndex) };
+    await this.acceptShares(reply, 'exit', 'voluntary_exits', [parsed.signature], (signature) =>
+      this.verifiedShare(slot, pubkey, voluntaryExitSigningRoot(chain.signing, object), String(signature), object),
+    );
   }
 
   /** A share signature checked against this node's public share of the validator. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AttestationDataJson, AttesterDuty, ProposerUnsignedData } from '#lib/contracts';
 import { attributeSingleAttestation } from './attestation-submission.js';
-import { parseSignedBlock, parseSyncCommitteeMessage, produceBlockV3Response } from './block-submission.js';
+import { parseSignedBlock, parseSignedVoluntaryExit, parseSyncCommitteeMessage, produceBlockV3Response } from './block-submission.js';
 
 const sig = `0x${'ab'.repeat(96)}`;
 const block = { slot: '12', proposer_index: '9', parent_root: '0x00', state_root: '0x00', body: {} };
@@ -75,5 +75,14 @@ describe('Electra SingleAttestation attribution', () => {
     expect(attributeSingleAttestation({ committee_index: '1', attester_index: '7', data, signature: sig as `0x${string}` }, [duty])).toMatchObject({ ok: false, reason: 'unknown_duty' });
     expect(attributeSingleAttestation({ committee_index: '2', attester_index: '8', data, signature: sig as `0x${string}` }, [duty])).toMatchObject({ ok: false, reason: 'unknown_duty' });
     expect(attributeSingleAttestation({ committee_index: 'x', attester_index: '7', data, signature: sig as `0x${string}` }, [duty])).toMatchObject({ ok: false, reason: 'malformed' });
+  });
+});
+
+describe('voluntary exits from the VC', () => {
+  it('reads a SignedVoluntaryExit and refuses a malformed one', () => {
+    expect(parseSignedVoluntaryExit({ message: { epoch: '2', validator_index: '7' }, signature: sig })).toEqual({ ok: true, epoch: 2, validatorIndex: 7, signature: sig });
+    for (const bad of [null, {}, { message: { epoch: 2, validator_index: '7' }, signature: sig }, { message: { epoch: '2', validator_index: '-1' }, signature: sig }, { message: { epoch: '2', validator_index: '7' }, signature: '0x12' }]) {
+      expect(parseSignedVoluntaryExit(bad)).toMatchObject({ ok: false });
+    }
   });
 });

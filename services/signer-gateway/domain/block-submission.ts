@@ -72,3 +72,19 @@ export function parseSyncCommitteeMessage(item: unknown): ParsedSyncMessage {
   }
   return { ok: true, slot, validatorIndex, beaconBlockRoot: root.toLowerCase() as Hex, signature: signature.toLowerCase() as Hex };
 }
+
+/** A VC's SignedVoluntaryExit (apis/beacon/pool/voluntary_exits.yaml). */
+export type ParsedVoluntaryExit =
+  | { readonly ok: true; readonly epoch: number; readonly validatorIndex: number; readonly signature: Hex }
+  | { readonly ok: false; readonly detail: string };
+
+export function parseSignedVoluntaryExit(body: unknown): ParsedVoluntaryExit {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as { message?: Record<string, unknown>; signature?: unknown };
+  const epoch = b.message?.['epoch'];
+  const index = b.message?.['validator_index'];
+  const uint = /^(0|[1-9][0-9]{0,15})$/;
+  if (typeof epoch !== 'string' || !uint.test(epoch) || typeof index !== 'string' || !uint.test(index) || typeof b.signature !== 'string' || !/^0x[0-9a-fA-F]{192}$/.test(b.signature)) {
+    return { ok: false, detail: 'expected {message: {epoch, validator_index}, signature} with decimal strings and a 96-byte signature' };
+  }
+  return { ok: true, epoch: Number(epoch), validatorIndex: Number(index), signature: b.signature.toLowerCase() as Hex };
+}

@@ -110,7 +110,7 @@ describe('cohort events (from a file)', () => {
       [['--slot', '5..3'], /--slot: the range 5\.\.3 ends before it starts/],
       [['--slot', 'x'], /--slot: expected N or A\.\.B/],
       [['--slot', '1', '--epoch', '1'], /exclude each other/],
-      [['--duty', 'exit'], /--duty: one of attester/],
+      [['--duty', 'voluntary_exit'], /--duty: one of attester/],
       [['--service', 'nope'], /--service: one of duty-scheduler/],
       [['--type', 'Nope'], /--type: one of DutyScheduled/],
       [['--validator', '0x1234'], /--validator: expected a 0x-prefixed 48-byte/],

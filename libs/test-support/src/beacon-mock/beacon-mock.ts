@@ -1,6 +1,8 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { isHex, type Hex } from '#lib/contracts';
-import { blockForkAtSlot, forkIsElectraOrLater, signingContextFromSpec } from '#lib/signing';
+import { fromHex, isHex, type Hex } from '#lib/contracts';
+import { PublicKey, Signature, verify } from '@chainsafe/blst';
+import { ssz } from '@lodestar/types';
+import { blockForkAtSlot, forkIsElectraOrLater, signingContextFromSpec, voluntaryExitSigningRoot } from '#lib/signing';
 import { checkPoolAttestations, type PoolFailure } from './attestation-pool.js';
 import { proposerIndexAt, registerProposalRoutes, type AcceptedBlock } from './proposals.js';
 import { registerSyncCommitteeRoutes, syncCommitteeAt, type AcceptedSyncMessage } from './sync-committee.js';
@@ -85,6 +87,8 @@ export interface BeaconMock {
   readonly accepted: readonly AcceptedAttestation[];
   readonly acceptedBlocks: readonly AcceptedBlock[];
   readonly acceptedSyncMessages: readonly AcceptedSyncMessage[];
+  /** Voluntary exits taken into the pool (valid signature under the validator's pubkey, epoch not in the future). */
+  readonly acceptedExits: readonly { readonly validatorIndex: number; readonly pubkey: Hex; readonly epoch: number; readonly receivedAtMs: number }[];
   readonly rejected: readonly RejectedSubmission[];
   /** The proposer (validator index) of `slot`. */
   proposerAt(slot: number): number;
@@ -325,6 +329,33 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     ...(opts.failSubmissionsAt && { failSubmissionsAt: opts.failSubmissionsAt }),
     reject,
   });
+  const acceptedExits: { validatorIndex: number; pubkey: Hex; epoch: number; receivedAtMs: number }[] = [];
+  app.post('/eth/v1/beacon/pool/voluntary_exits', async (request: FastifyRequest<{ Body: unknown }>, reply) => {
+    const refuse = (message: string) => {
+      reject(message, request.body);
+      return badRequest(reply, message);
+    };
+    let exit;
+    try {
+      exit = ssz.phase0.SignedVoluntaryExit.fromJson(request.body);
+    } catch (error) {
+      return refuse(`malformed SignedVoluntaryExit: ${(error as Error).message}`);
+    }
+    const { epoch, validatorIndex } = exit.message;
+    if (epoch > epochAtSlot(headSlot(), slotsPerEpoch)) return refuse(`exit epoch ${epoch} is in the future`);
+    const pubkey = validatorPubkeys[validatorIndex];
+    if (!pubkey) return refuse(`unknown validator ${validatorIndex}`);
+    const root = voluntaryExitSigningRoot(signing, { epoch: String(epoch), validator_index: String(validatorIndex) });
+    let valid = false;
+    try {
+      valid = verify(fromHex(root), PublicKey.fromBytes(fromHex(pubkey)), Signature.fromBytes(exit.signature, true));
+    } catch {
+      valid = false;
+    }
+    if (!valid) return refuse(`invalid signature for the exit of validator ${validatorIndex}`);
+    if (!acceptedExits.some((e) => e.validatorIndex === validatorIndex)) acceptedExits.push({ validatorIndex, pubkey, epoch, receivedAtMs: Date.now() });
+    return reply.code(200).send();
+  });
   // Routes a stock VC calls besides its duties; the mock has nothing to say on them.
   app.post('/eth/v1/validator/beacon_committee_subscriptions', async (_request, reply) => reply.code(200).send());
   app.post('/eth/v1/validator/prepare_beacon_proposer', async (_request, reply) => reply.code(200).send());
@@ -390,6 +421,7 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     },
     acceptedBlocks: proposals.acceptedBlocks,
     acceptedSyncMessages: sync.acceptedSyncMessages,
+    acceptedExits,
     proposerAt: (slot: number) => proposerIndexAt(slot, validatorPubkeys.length),
     syncCommitteeAt: (epoch: number) => syncCommitteeAt(syncContext, epoch),
     dutiesFor,

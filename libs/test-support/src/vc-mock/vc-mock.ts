@@ -12,6 +12,7 @@ import {
   randaoSigningRoot,
   signingContextFromSpec,
   syncCommitteeMessageSigningRoot,
+  voluntaryExitSigningRoot,
   type AttestationDataJson,
   type ChainSigningContext,
 } from '#lib/signing';
@@ -68,6 +69,8 @@ export interface VcMock {
   readonly stats: Readonly<VcStats>;
   /** Resolves once genesis, spec and the validator indices are known; rejects if stopped first. */
   readonly ready: Promise<void>;
+  /** Signs and submits the voluntary exit of one of its validators at `epoch`, as an operator's exit command does; rejects with the BN's error. */
+  submitVoluntaryExit(pubkey: Hex, epoch: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -443,6 +446,8 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     later(slotStartMs(c, slot + 1) - Date.now(), () => onSlot(c));
   };
 
+  let resolveChain: (c: Chain) => void = () => {};
+  const chainReady = new Promise<Chain>((resolve) => (resolveChain = resolve));
   let markReady: () => void = () => {};
   let markStopped: (error: Error) => void = () => {};
   const ready = new Promise<void>((resolve, reject) => {
@@ -462,6 +467,7 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
       return;
     }
     markReady();
+    resolveChain(chain);
     await onSlot(chain);
   };
   later(0, start);
@@ -471,6 +477,15 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     pubkeys: [...keys.keys()],
     stats,
     ready,
+    submitVoluntaryExit: async (pubkey: Hex, epoch: number) => {
+      const c = await chainReady;
+      const index = [...indices.entries()].find(([, pk]) => pk === pubkey.toLowerCase())?.[0];
+      if (index === undefined) throw new Error(`${pubkey} is not a validator of this VC`);
+      const message = { epoch: String(epoch), validator_index: String(index) };
+      const signature = toHex(signerOf(pubkey.toLowerCase() as Hex).sign(fromHex(voluntaryExitSigningRoot(c.signing, message))).toBytes());
+      await request('POST', '/eth/v1/beacon/pool/voluntary_exits', { message, signature });
+      log(`submitted the exit of validator ${index} at epoch ${epoch}`);
+    },
     stop: async () => {
       stopped = true;
       for (const timer of timers) clearTimeout(timer);
