@@ -362,14 +362,9 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** The VC's signed block: a share signature over exactly the decided block, or refused. */
   private async publishBlock(req: FastifyRequest, reply: FastifyReply, route: 'v1' | 'v2', blinded: boolean): Promise<void> {
-    let body: unknown;
-    try {
-      body = JSON.parse(String(req.body ?? ''));
-    } catch {
-      return void reply.code(400).send(apiError(400, 'body is not JSON: expected a signed block'));
-    }
-    const chain = this.chain;
-    if (!chain) return void reply.code(503).send(apiError(503, 'node is starting'));
+    const parsed = this.jsonBody(req, reply, 'a signed block');
+    if (!parsed) return;
+    const { body, chain } = parsed;
     const version = req.headers['eth-consensus-version'];
     if (route === 'v2' && typeof version !== 'string') return void reply.code(400).send(apiError(400, 'Eth-Consensus-Version header is required on the v2 route'));
     await this.acceptShares(reply, 'proposer', 'publish_block', [body], (item) => {
@@ -453,15 +448,10 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
    * epoch; the aggregator combines the shares once threshold operators have.
    */
   private async submitVoluntaryExit(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    let body: unknown;
-    try {
-      body = JSON.parse(String(req.body ?? ''));
-    } catch {
-      return void reply.code(400).send(apiError(400, 'body is not JSON: expected a SignedVoluntaryExit'));
-    }
-    const chain = this.chain;
-    if (!chain) return void reply.code(503).send(apiError(503, 'node is starting'));
-    const parsed = parseSignedVoluntaryExit(body);
+    const json = this.jsonBody(req, reply, 'a SignedVoluntaryExit');
+    if (!json) return;
+    const { chain } = json;
+    const parsed = parseSignedVoluntaryExit(json.body);
     if (!parsed.ok) return void reply.code(400).send(apiError(400, parsed.detail));
     const { epoch, validatorIndex } = parsed;
     const currentEpoch = epochOfSlot(chain.signing, slotAt(chain.timing, Date.now()));
@@ -498,22 +488,28 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Parses a JSON array body, answering 400 itself when it is not one. */
   private jsonArray(req: FastifyRequest, reply: FastifyReply, what: string): unknown[] | undefined {
+    const parsed = this.jsonBody(req, reply, `an array of ${what}`);
+    if (parsed && !Array.isArray(parsed.body)) {
+      void reply.code(400).send(apiError(400, `expected an array of ${what}`));
+      return undefined;
+    }
+    return parsed?.body as unknown[] | undefined;
+  }
+
+  /** Parses a JSON body once the chain is known, answering 400 (not JSON) or 503 (starting) itself. */
+  private jsonBody(req: FastifyRequest, reply: FastifyReply, what: string): { readonly body: unknown; readonly chain: ChainContext } | undefined {
     let body: unknown;
     try {
       body = JSON.parse(String(req.body ?? ''));
     } catch {
-      void reply.code(400).send(apiError(400, `body is not JSON: expected an array of ${what}`));
-      return undefined;
-    }
-    if (!Array.isArray(body)) {
-      void reply.code(400).send(apiError(400, `expected an array of ${what}`));
+      void reply.code(400).send(apiError(400, `body is not JSON: expected ${what}`));
       return undefined;
     }
     if (!this.chain) {
       void reply.code(503).send(apiError(503, 'node is starting'));
       return undefined;
     }
-    return body;
+    return { body, chain: this.chain };
   }
 
   /**
