@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ssz } from '@lodestar/types';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +17,12 @@ import {
   selectionProofSigningRoot,
   syncCommitteeMessageSigningRoot,
   voluntaryExitSigningRoot,
+  aggregateAndProofSigningRoot,
+  contributionAndProofSigningRoot,
+  isAggregator,
+  isSyncCommitteeAggregator,
+  syncSelectionSigningRoot,
+  syncSubcommitteeOf,
   type ChainSigningContext,
 } from './index.js';
 
@@ -52,6 +59,11 @@ describe('signing roots per duty (web3signer vectors)', () => {
   it('voluntary exit (pre-Deneb: the fork of its epoch)', () => {
     const c = vector('voluntary_exit');
     expect(voluntaryExitSigningRoot(chainOf(c), c.value as { epoch: string; validator_index: string })).toBe(c.expected_signing_root);
+  });
+  it('sync committee selection proof (SyncAggregatorSelectionData)', () => {
+    const c = vector('sync_aggregator_selection_data');
+    const { slot, subcommittee_index } = c.value as { slot: string; subcommittee_index: string };
+    expect(syncSelectionSigningRoot(chainOf(c), Number(slot), Number(subcommittee_index))).toBe(c.expected_signing_root);
   });
   it('builder registration (genesis fork version, zero root), with uint64 values above 2^53', () => {
     const c = vector('validator_registration');
@@ -110,4 +122,51 @@ describe('block signing roots on every fork', () => {
       expect(headerRoot === payloadRoot).toBe(blockRoot(fork, true, blindedJson).every((b, k) => b === blockRoot(fork, false, json)[k]));
     });
   }
+});
+
+describe('aggregation: AggregateAndProof and ContributionAndProof roots, aggregator selection', () => {
+  const ctx: ChainSigningContext = {
+    genesisValidatorsRoot: `0x${'33'.repeat(32)}`,
+    genesisForkVersion: '0x00000001',
+    forks: [
+      { name: 'PHASE0', epoch: 0, version: '0x00000001' },
+      { name: 'ELECTRA', epoch: 2, version: '0x05000001' },
+    ],
+    slotsPerEpoch: 8,
+  };
+  const underDomain = (root: Uint8Array, type: Hex, version: Hex) => computeSigningRoot(root, computeDomain(type, version, ctx.genesisValidatorsRoot));
+
+  it('an AggregateAndProof is the phase0 container before Electra and the Electra one (committee_bits) after', () => {
+    const phase0 = { ...ssz.phase0.AggregateAndProof.defaultValue(), aggregatorIndex: 3 };
+    phase0.aggregate.data.slot = 9;
+    const json = ssz.phase0.AggregateAndProof.toJson(phase0) as { aggregate: { data: { slot: string } } };
+    expect(aggregateAndProofSigningRoot(ctx, 'phase0', json)).toBe(underDomain(ssz.phase0.AggregateAndProof.hashTreeRoot(phase0), DomainType.AGGREGATE_AND_PROOF, '0x00000001'));
+    const electra = { ...ssz.electra.AggregateAndProof.defaultValue(), aggregatorIndex: 3 };
+    electra.aggregate.data.slot = 17;
+    const electraJson = ssz.electra.AggregateAndProof.toJson(electra) as { aggregate: { data: { slot: string } } };
+    expect(aggregateAndProofSigningRoot(ctx, 'electra', electraJson)).toBe(underDomain(ssz.electra.AggregateAndProof.hashTreeRoot(electra), DomainType.AGGREGATE_AND_PROOF, '0x05000001'));
+    expect(() => aggregateAndProofSigningRoot(ctx, 'electra', json)).toThrow();
+  });
+
+  it('a ContributionAndProof is signed under DOMAIN_CONTRIBUTION_AND_PROOF of its epoch', () => {
+    const message = { ...ssz.altair.ContributionAndProof.defaultValue(), aggregatorIndex: 5 };
+    message.contribution.slot = 20;
+    const json = ssz.altair.ContributionAndProof.toJson(message) as { contribution: { slot: string } };
+    expect(contributionAndProofSigningRoot(ctx, json)).toBe(underDomain(ssz.altair.ContributionAndProof.hashTreeRoot(message), DomainType.CONTRIBUTION_AND_PROOF, '0x05000001'));
+  });
+
+  it('selection follows the low 8 bytes (little-endian) of sha256(proof) modulo the committee share', () => {
+    // Proofs whose digests fall on either side of the modulo, found by trying: the rule is checked, not the sample.
+    const digestMod = (proof: Hex, m: number) => createHash('sha256').update(Buffer.from(proof.slice(2), 'hex')).digest().readBigUInt64LE(0) % BigInt(m);
+    const proofs = Array.from({ length: 64 }, (_, i) => toHex(new Uint8Array(96).fill(i)));
+    for (const proof of proofs) {
+      expect(isAggregator(15, proof)).toBe(true); // fewer than 16 members: every member aggregates
+      expect(isAggregator(128, proof)).toBe(digestMod(proof, 8) === 0n);
+      expect(isSyncCommitteeAggregator(32, proof)).toBe(true); // minimal preset: 32 / 4 / 16 = 0 -> 1
+      expect(isSyncCommitteeAggregator(512, proof)).toBe(digestMod(proof, 8) === 0n);
+    }
+    expect(proofs.filter((p) => isAggregator(128, p)).length).toBeGreaterThan(0);
+    expect(proofs.filter((p) => !isAggregator(128, p)).length).toBeGreaterThan(0);
+    expect([0, 7, 8, 31].map((seat) => syncSubcommitteeOf(32, seat))).toEqual([0, 0, 1, 3]);
+  });
 });

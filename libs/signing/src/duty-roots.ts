@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ssz } from '@lodestar/types';
 import { fromHex, type Hex } from '#lib/contracts';
 import { forkAtEpoch, type ChainSigningContext } from './fork-schedule.js';
@@ -71,6 +72,57 @@ export function syncCommitteeMessageSigningRoot(ctx: ChainSigningContext, slot: 
 export function selectionProofSigningRoot(ctx: ChainSigningContext, slot: number): Hex {
   return computeSigningRoot(signingObjectRoot('Slot', String(slot)), domainAtEpoch(ctx, DomainType.SELECTION_PROOF, epochOfSlot(ctx, slot)));
 }
+
+/** Sync committee selection proof signing root: SyncAggregatorSelectionData under DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF (altair/validator.md#aggregation-selection). */
+export function syncSelectionSigningRoot(ctx: ChainSigningContext, slot: number, subcommitteeIndex: number): Hex {
+  return computeSigningRoot(
+    signingObjectRoot('SyncAggregatorSelectionData', { slot: String(slot), subcommittee_index: String(subcommitteeIndex) }),
+    domainAtEpoch(ctx, DomainType.SYNC_COMMITTEE_SELECTION_PROOF, epochOfSlot(ctx, slot)),
+  );
+}
+
+/**
+ * AggregateAndProof signing root under DOMAIN_AGGREGATE_AND_PROOF at the aggregate's epoch
+ * (phase0/validator.md#aggregateandproof); from Electra the aggregate carries `committee_bits`
+ * (EIP-7549), so the message has Electra's schema. Throws on a message that is not one.
+ */
+export function aggregateAndProofSigningRoot(ctx: ChainSigningContext, fork: BlockFork, message: { readonly aggregate: { readonly data: { readonly slot: string } } }): Hex {
+  const type: SszJsonType = forkIsElectraOrLater(fork) ? ssz.electra.AggregateAndProof : ssz.phase0.AggregateAndProof;
+  const epoch = epochOfSlot(ctx, Number(message.aggregate.data.slot));
+  return computeSigningRoot(type.hashTreeRoot(type.fromJson(message) as never), domainAtEpoch(ctx, DomainType.AGGREGATE_AND_PROOF, epoch));
+}
+
+/** ContributionAndProof signing root under DOMAIN_CONTRIBUTION_AND_PROOF at the contribution's epoch (altair/validator.md#broadcast-sync-committee-contribution). */
+export function contributionAndProofSigningRoot(ctx: ChainSigningContext, message: { readonly contribution: { readonly slot: string } }): Hex {
+  const type: SszJsonType = ssz.altair.ContributionAndProof;
+  const epoch = epochOfSlot(ctx, Number(message.contribution.slot));
+  return computeSigningRoot(type.hashTreeRoot(type.fromJson(message) as never), domainAtEpoch(ctx, DomainType.CONTRIBUTION_AND_PROOF, epoch));
+}
+
+/** phase0/validator.md#aggregation-selection and altair/validator.md constants (not presets). */
+const TARGET_AGGREGATORS_PER_COMMITTEE = 16;
+const TARGET_AGGREGATORS_PER_SYNC_SUBCOMMITTEE = 16;
+export const SYNC_COMMITTEE_SUBNET_COUNT = 4;
+
+/** `bytes_to_uint64(hash(signature)[0:8]) % modulo == 0`, the selection rule both aggregations share. */
+function selectedBy(selectionProof: Hex, modulo: number): boolean {
+  const digest = createHash('sha256').update(fromHex(selectionProof)).digest();
+  return digest.readBigUInt64LE(0) % BigInt(modulo) === 0n;
+}
+
+/** `is_aggregator` (phase0/validator.md#aggregation-selection): the combined selection proof decides, never a share of it. */
+export function isAggregator(committeeLength: number, selectionProof: Hex): boolean {
+  return selectedBy(selectionProof, Math.max(1, Math.floor(committeeLength / TARGET_AGGREGATORS_PER_COMMITTEE)));
+}
+
+/** `is_sync_committee_aggregator` (altair/validator.md#aggregation-selection); SYNC_COMMITTEE_SIZE is the network's preset. */
+export function isSyncCommitteeAggregator(syncCommitteeSize: number, selectionProof: Hex): boolean {
+  const modulo = Math.floor(Math.floor(syncCommitteeSize / SYNC_COMMITTEE_SUBNET_COUNT) / TARGET_AGGREGATORS_PER_SYNC_SUBCOMMITTEE);
+  return selectedBy(selectionProof, Math.max(1, modulo));
+}
+
+/** The subcommittee (subnet) of a seat in the sync committee. */
+export const syncSubcommitteeOf = (syncCommitteeSize: number, seat: number): number => Math.floor(seat / Math.floor(syncCommitteeSize / SYNC_COMMITTEE_SUBNET_COUNT));
 
 /**
  * Voluntary exit signing root. From Deneb the domain is pinned to the Capella fork version
