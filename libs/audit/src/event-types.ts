@@ -114,6 +114,10 @@ function valueSummary(value: UnsignedDataSet): string {
       return `${Object.keys(value.byCommittee).length} committee(s)`;
     case 'proposer':
       return `${value.blinded ? 'blinded ' : ''}${value.fork} block, proposer ${value.block.proposer_index}`;
+    case 'aggregator':
+      return `${value.fork} aggregate(s) of ${Object.keys(value.byCommittee).length} committee(s)`;
+    case 'sync_contribution':
+      return `contribution(s) of ${Object.keys(value.bySubcommittee).length} subcommittee(s)`;
     default:
       return assertNever(value);
   }

@@ -11,7 +11,7 @@ import {
   type ServiceName,
 } from '#lib/contracts';
 import { relativeMs } from './format.js';
-import { DUTY_STEPS, EVENT_STEP, eventDetail, isKnownEventType, tally, type DutyStep } from './event-types.js';
+import { DUTY_STEPS, EVENT_STEP, eventDetail, isKnownEventType, type DutyStep } from './event-types.js';
 
 /** Genesis and slot length, when known: times are then relative to the slot's start. */
 export interface SlotStartTiming {

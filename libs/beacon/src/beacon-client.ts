@@ -1,4 +1,4 @@
-import type { AttestationDataJson, AttesterDuty, Hex, ProposerDuty } from '#lib/contracts';
+import type { AggregateAttestationJson, AttestationDataJson, AttesterDuty, Hex, ProposerDuty, SyncCommitteeContributionJson } from '#lib/contracts';
 
 /** The BN answered with an error status, or not at all in time. */
 export class BeaconApiError extends Error {
@@ -207,6 +207,47 @@ export class BeaconClient {
 
   async submitSyncCommitteeMessages(messages: readonly unknown[]): Promise<void> {
     await this.json('POST', '/eth/v1/beacon/pool/sync_committees', messages);
+  }
+
+  /**
+   * The BN's aggregate of the attestations over `attestationDataRoot` in committee `committeeIndex`
+   * (`getAggregatedAttestationV2`, apis/validator/aggregate_attestation.v2.yaml). A BN from before
+   * it (404, e.g. Lodestar 1.5.1) is asked the removed v1 route, which pre-Electra forks only need.
+   */
+  async aggregateAttestation(slot: number, attestationDataRoot: Hex, committeeIndex: number): Promise<{ fork: string | undefined; aggregate: AggregateAttestationJson }> {
+    const query = `slot=${slot}&attestation_data_root=${attestationDataRoot}`;
+    if (!this.legacyAggregation) {
+      const response = await this.raw('GET', `/eth/v2/validator/aggregate_attestation?${query}&committee_index=${committeeIndex}`);
+      if (response.status === 200) {
+        const body = JSON.parse(response.body) as { version?: string; data: AggregateAttestationJson };
+        return { fork: body.version ?? response.headers.get('eth-consensus-version') ?? undefined, aggregate: body.data };
+      }
+      // 404 also means "no such aggregate": only a missing route (the server's own 404) means an older BN.
+      if (response.status !== 404 || !/\broute\b/i.test(response.body)) {
+        throw new BeaconApiError('GET /eth/v2/validator/aggregate_attestation', response.status, response.body);
+      }
+      this.legacyAggregation = true;
+    }
+    const { data } = await this.json<{ data: AggregateAttestationJson }>('GET', `/eth/v1/validator/aggregate_attestation?${query}`);
+    return { fork: undefined, aggregate: data };
+  }
+
+  private legacyAggregation = false;
+
+  /** SignedAggregateAndProofs: v2 with `Eth-Consensus-Version`, or v1 on a BN without v2 (pre-Electra only). */
+  async submitAggregateAndProofs(signed: readonly unknown[], fork: string): Promise<void> {
+    if (this.legacyAggregation) await this.json('POST', '/eth/v1/validator/aggregate_and_proofs', signed);
+    else await this.json('POST', '/eth/v2/validator/aggregate_and_proofs', signed, { 'eth-consensus-version': fork });
+  }
+
+  /** The BN's SyncCommitteeContribution of a subcommittee over a block root (apis/validator/sync_committee_contribution.yaml). */
+  async syncCommitteeContribution(slot: number, subcommitteeIndex: number, beaconBlockRoot: Hex): Promise<SyncCommitteeContributionJson> {
+    const query = `slot=${slot}&subcommittee_index=${subcommitteeIndex}&beacon_block_root=${beaconBlockRoot}`;
+    return (await this.json<{ data: SyncCommitteeContributionJson }>('GET', `/eth/v1/validator/sync_committee_contribution?${query}`)).data;
+  }
+
+  async submitContributionAndProofs(signed: readonly unknown[]): Promise<void> {
+    await this.json('POST', '/eth/v1/validator/contribution_and_proofs', signed);
   }
 }
 

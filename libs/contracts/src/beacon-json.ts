@@ -43,11 +43,42 @@ export interface SyncCommitteeDuty {
   readonly slot: number;
 }
 
+/**
+ * An attester whose combined selection proof makes it its committee's aggregator at `slot`
+ * (phase0/validator.md#aggregation-selection): the proof goes into its AggregateAndProof.
+ */
+export interface AggregatorDuty extends AttesterDuty {
+  readonly selectionProof: Hex;
+}
+
+/**
+ * A sync committee member aggregating one subcommittee at `slot` (altair/validator.md#aggregation-selection):
+ * a member with seats in several subcommittees has one of these per subcommittee it was selected for.
+ */
+export interface SyncContributionDuty {
+  readonly pubkey: Hex;
+  readonly validatorIndex: number;
+  readonly slot: number;
+  readonly subcommitteeIndex: number;
+  readonly selectionProof: Hex;
+}
+
+/** Names one sync selection proof in a duty: a member has one per subcommittee it sits in. */
+export const syncSelectionKey = (pubkey: Hex, subcommitteeIndex: number): string => `${pubkey}/${subcommitteeIndex}`;
+
 /** A validator's part in a duty, whatever the duty type (DutyScheduled). */
-export type ValidatorDuty = AttesterDuty | ProposerDuty | SyncCommitteeDuty;
+export type ValidatorDuty = AttesterDuty | ProposerDuty | SyncCommitteeDuty | AggregatorDuty | SyncContributionDuty;
 
 export function isAttesterDuty(duty: ValidatorDuty): duty is AttesterDuty {
   return 'committeeIndex' in duty;
+}
+
+export function isAggregatorDuty(duty: ValidatorDuty): duty is AggregatorDuty {
+  return 'selectionProof' in duty && 'committeeIndex' in duty;
+}
+
+export function isSyncContributionDuty(duty: ValidatorDuty): duty is SyncContributionDuty {
+  return 'subcommitteeIndex' in duty;
 }
 
 export function isSyncCommitteeDuty(duty: ValidatorDuty): duty is SyncCommitteeDuty {

@@ -2,7 +2,17 @@
  * A duty is cluster-wide: one slot and one duty type, covering every validator of the
  * cluster that has that duty (DESIGN.md "Scale"). Consensus runs once per duty.
  */
-export const DUTY_TYPES = ['attester', 'proposer', 'randao', 'sync_message', 'aggregator', 'sync_contribution', 'exit'] as const;
+export const DUTY_TYPES = [
+  'attester',
+  'proposer',
+  'randao',
+  'sync_message',
+  'aggregator',
+  'sync_contribution',
+  'exit',
+  'prepare_aggregator',
+  'prepare_sync_contribution',
+] as const;
 export type DutyType = (typeof DUTY_TYPES)[number];
 
 export interface Duty {
@@ -20,7 +30,17 @@ export function isDutyType(value: unknown): value is DutyType {
 }
 
 /** Fixed ordinal per duty type: feeds the deterministic leader choice of consensus. */
-export const DUTY_ORDINAL = { attester: 1, proposer: 2, randao: 3, sync_message: 4, aggregator: 5, sync_contribution: 6, exit: 7 } as const satisfies Record<DutyType, number>;
+export const DUTY_ORDINAL = {
+  attester: 1,
+  proposer: 2,
+  randao: 3,
+  sync_message: 4,
+  aggregator: 5,
+  sync_contribution: 6,
+  exit: 7,
+  prepare_aggregator: 8,
+  prepare_sync_contribution: 9,
+} as const satisfies Record<DutyType, number>;
 
 /**
  * How a duty's signatures come about. `decided`: consensus agrees on the data first, the
@@ -28,7 +48,9 @@ export const DUTY_ORDINAL = { attester: 1, proposer: 2, randao: 3, sync_message:
  * nothing to agree on beforehand; each VC signs what it has, and the aggregator combines the
  * shares of one signing root once `threshold` of them agree — a RANDAO reveal is fixed by the
  * epoch; a sync committee message signs the VC's head root, so VCs that saw different heads
- * leave the duty failed with `partial_signatures_disagree` rather than combined.
+ * leave the duty failed with `partial_signatures_disagree` rather than combined. The two
+ * `prepare_*` duties combine the VCs' selection proofs (a slot, or a slot and subcommittee,
+ * signed): only the combined proof says whether a validator aggregates.
  */
 export const DUTY_FLOW = {
   attester: 'decided',
@@ -38,6 +60,8 @@ export const DUTY_FLOW = {
   aggregator: 'decided',
   sync_contribution: 'decided',
   exit: 'signed',
+  prepare_aggregator: 'signed',
+  prepare_sync_contribution: 'signed',
 } as const satisfies Record<DutyType, 'decided' | 'signed'>;
 
 /**
@@ -50,9 +74,22 @@ export const DUTY_FLOW = {
  * - randao: only the block of the same slot needs it.
  * - sync_message: only the next slot's block can include it (altair/validator.md#sync-committee-messages).
  * - aggregator: an aggregate is due at 2/3 of its slot and worth including for the slot after.
- * - sync_contribution: only the next slot's block includes it.
+ * - sync_contribution: fetched at 2/3 of its slot, only the next slot's block includes it; the
+ *   second slot leaves consensus and the VCs' signatures the time an aggregate also gets.
+ * - prepare_aggregator, prepare_sync_contribution: the combined selection proof is needed before
+ *   2/3 of the slot, when the aggregate is fetched; a VC asks for it at the slot start.
  * - exit: a voluntary exit's duty slot is the first slot of its epoch; operators enter it by
  *   hand (`lodestar validator voluntary-exit`), so every operator's VC must sign the same epoch
  *   within 256 slots of that slot for the shares to meet.
  */
-export const DUTY_DEADLINE_SLOTS = { attester: 2, proposer: 1, randao: 1, sync_message: 1, aggregator: 2, sync_contribution: 1, exit: 256 } as const satisfies Record<DutyType, number>;
+export const DUTY_DEADLINE_SLOTS = {
+  attester: 2,
+  proposer: 1,
+  randao: 1,
+  sync_message: 1,
+  aggregator: 2,
+  sync_contribution: 2,
+  exit: 256,
+  prepare_aggregator: 1,
+  prepare_sync_contribution: 1,
+} as const satisfies Record<DutyType, number>;

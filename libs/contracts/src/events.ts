@@ -31,7 +31,41 @@ export interface ProposerUnsignedData {
   readonly consensusBlockValue: string;
 }
 
-export type UnsignedDataSet = AttesterUnsignedData | ProposerUnsignedData;
+/** An aggregate Attestation as the Beacon API carries it (`committee_bits` from Electra). */
+export interface AggregateAttestationJson {
+  readonly aggregation_bits: Hex;
+  readonly data: AttestationDataJson;
+  readonly signature: Hex;
+  readonly committee_bits?: Hex;
+}
+
+/**
+ * An aggregator duty's value: per committee that has an aggregator of this cluster, the BN's
+ * aggregate of the attestations over the attestation data the cluster decided for that slot
+ * (`getAggregatedAttestationV2`). `fork` picks the container (Electra's has `committee_bits`).
+ */
+export interface AggregatorUnsignedData {
+  readonly type: 'aggregator';
+  readonly fork: string;
+  readonly byCommittee: Readonly<Record<string, AggregateAttestationJson>>;
+}
+
+/** A SyncCommitteeContribution as the Beacon API carries it. */
+export interface SyncCommitteeContributionJson {
+  readonly slot: string;
+  readonly beacon_block_root: Hex;
+  readonly subcommittee_index: string;
+  readonly aggregation_bits: Hex;
+  readonly signature: Hex;
+}
+
+/** A sync_contribution duty's value: per subcommittee with an aggregator of this cluster, the BN's contribution over the agreed head root. */
+export interface SyncContributionUnsignedData {
+  readonly type: 'sync_contribution';
+  readonly bySubcommittee: Readonly<Record<string, SyncCommitteeContributionJson>>;
+}
+
+export type UnsignedDataSet = AttesterUnsignedData | ProposerUnsignedData | AggregatorUnsignedData | SyncContributionUnsignedData;
 
 export interface PartialSignature {
   readonly pubkey: Hex;
@@ -83,7 +117,12 @@ export interface EventPayloads {
     readonly shareIndex: number;
     readonly rejections: readonly { readonly pubkey: Hex; readonly reason: RejectionReason }[];
   };
-  SignaturesAggregated: { readonly signatures: readonly { readonly pubkey: Hex; readonly signature: Hex }[] };
+  /**
+   * `object`: for `signed`-flow duties, what the threshold shares signed (a sync message's block
+   * root, a sync selection's subcommittee): a validator can have several combined signatures in
+   * one duty (one per subcommittee). Absent before issue 4's aggregation.
+   */
+  SignaturesAggregated: { readonly signatures: readonly { readonly pubkey: Hex; readonly signature: Hex; readonly object?: SignedObject }[] };
   Broadcast: { readonly count: number };
   BroadcastFailed: { readonly reason: FailureReason; readonly detail: string };
   DutyFailed: { readonly reason: FailureReason; readonly detail: string };

@@ -46,7 +46,17 @@ export const CHARON_QBFT_MSG_TYPE = {
 } as const satisfies Record<QbftWireType, number>;
 
 /** Charon core.DutyType (core/types.go): the number its signing roots carry. */
-export const CHARON_DUTY_TYPE = { proposer: 1, attester: 2, randao: 7, exit: 4, aggregator: 9, sync_message: 10, sync_contribution: 12 } as const satisfies Record<DutyType, number>;
+export const CHARON_DUTY_TYPE = {
+  proposer: 1,
+  attester: 2,
+  exit: 4,
+  randao: 7,
+  prepare_aggregator: 8,
+  aggregator: 9,
+  sync_message: 10,
+  prepare_sync_contribution: 11,
+  sync_contribution: 12,
+} as const satisfies Record<DutyType, number>;
 
 const ZERO_HASH = new Uint8Array(32);
 

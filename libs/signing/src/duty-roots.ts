@@ -92,6 +92,26 @@ export function aggregateAndProofSigningRoot(ctx: ChainSigningContext, fork: Blo
   return computeSigningRoot(type.hashTreeRoot(type.fromJson(message) as never), domainAtEpoch(ctx, DomainType.AGGREGATE_AND_PROOF, epoch));
 }
 
+/**
+ * An aggregate Attestation of `fork` parsed from Beacon API JSON (throws when it is not one):
+ * how many aggregation bits it has, how many are set, and from Electra the committees its
+ * `committee_bits` name (EIP-7549).
+ */
+export function aggregateShape(fork: BlockFork, json: unknown): { readonly bitLength: number; readonly attesters: number; readonly committees?: readonly number[] } {
+  if (forkIsElectraOrLater(fork)) {
+    const attestation = ssz.electra.Attestation.fromJson(json);
+    const bits = attestation.aggregationBits;
+    return { bitLength: bits.bitLen, attesters: bits.getTrueBitIndexes().length, committees: attestation.committeeBits.getTrueBitIndexes() };
+  }
+  const bits = ssz.phase0.Attestation.fromJson(json).aggregationBits;
+  return { bitLength: bits.bitLen, attesters: bits.getTrueBitIndexes().length };
+}
+
+/** A SyncCommitteeContribution parsed from Beacon API JSON (throws when it is not one): how many participants it aggregates. */
+export function contributionParticipants(json: unknown): number {
+  return ssz.altair.SyncCommitteeContribution.fromJson(json).aggregationBits.getTrueBitIndexes().length;
+}
+
 /** ContributionAndProof signing root under DOMAIN_CONTRIBUTION_AND_PROOF at the contribution's epoch (altair/validator.md#broadcast-sync-committee-contribution). */
 export function contributionAndProofSigningRoot(ctx: ChainSigningContext, message: { readonly contribution: { readonly slot: string } }): Hex {
   const type: SszJsonType = ssz.altair.ContributionAndProof;

@@ -1,5 +1,4 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { ssz } from '@lodestar/types';
 import { Counter, Histogram } from 'prom-client';
 import type { ChainContext } from '#lib/beacon';
 import { combinePartialSignatures, findInvalid, initBls, verify as blsVerify } from '#lib/bls';
@@ -12,7 +11,6 @@ import {
   slotStartMs,
   Subjects,
   toHex,
-  type AttesterDuty,
   type Duty,
   type FailureReason,
   type Hex,
@@ -31,7 +29,10 @@ import {
   epochOfSlot,
   forkIsElectraOrLater,
   randaoSigningRoot,
+  selectionProofSigningRoot,
   syncCommitteeMessageSigningRoot,
+  syncSelectionSigningRoot,
+  syncSubcommitteeOf,
   voluntaryExitSigningRoot,
   type DecidedSigningItem,
 } from '#lib/signing';
@@ -48,6 +49,9 @@ import {
 import { senderBindingRefusal, shareIndexMap, type ShareIndexMap } from '../domain/share-index-binding.js';
 import { attestationJson, signedBlockJson, singleAttestationJson, syncCommitteeMessageJson } from './submissions.js';
 
+/** Key of a signing item: a validator can sign several roots in one duty (one per sync subcommittee). */
+const itemKey = (pubkey: Hex, signingRoot: Hex): string => `${pubkey}/${signingRoot}`;
+
 /** The wire payload of the `parsig` peer protocol: one node's share signatures for a duty. */
 export interface ParsigWireMessage {
   readonly duty: Duty;
@@ -59,7 +63,8 @@ interface DutyAggregation {
   state: AggregationState;
   duties: readonly ValidatorDuty[];
   decided?: UnsignedDataSet;
-  items: Map<Hex, DecidedSigningItem>;
+  /** What each validator signs, by itemKey(pubkey, signingRoot). */
+  items: Map<string, DecidedSigningItem>;
   /** `signed` flow: what each share signed, by validator and signing root (to build the submission). */
   objects: Map<Hex, Map<Hex, SignedObject>>;
   /** Roots are expected (decided and approved, or fixed by a `signed` duty): shares can count. */
@@ -225,8 +230,12 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     const chain = this.chain;
     if (!chain || !d.decided) return;
     const wanted = new Set(approved);
-    for (const item of decidedSigningItems(chain.signing, d.duties, d.decided)) if (wanted.has(item.pubkey)) d.items.set(item.pubkey, item);
-    const roots = [...wanted].flatMap((pk) => { const i = d.items.get(pk); return i ? [{ pubkey: pk, signingRoot: i.signingRoot }] : []; });
+    const roots: { pubkey: Hex; signingRoot: Hex }[] = [];
+    for (const item of decidedSigningItems(chain.signing, d.duties, d.decided)) {
+      if (!wanted.has(item.pubkey)) continue;
+      d.items.set(itemKey(item.pubkey, item.signingRoot), item);
+      roots.push({ pubkey: item.pubkey, signingRoot: item.signingRoot });
+    }
     // Recorded for `cohort replay`: the roots come from the chain's signing domain, which the log does not hold.
     if (roots.length > 0) {
       await this.rt.events.record('SignaturesExpected', d.duty, roots.map((r) => r.pubkey), { ...this.def, roots }, { discriminator: `in${++d.inputs}` });
@@ -237,22 +246,46 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
 
   /**
    * A `signed`-flow duty expects signatures as soon as it is scheduled: a RANDAO reveal's root
-   * is fixed by the epoch; a sync committee message counts on whichever root threshold shares agree.
+   * is fixed by the epoch, a selection proof's by the slot (and subcommittee); a sync committee
+   * message counts on whichever root threshold shares agree.
    */
   private async expectSigned(d: DutyAggregation): Promise<void> {
     const chain = this.chain;
     if (!chain) return;
     const { duty } = d;
-    const pubkeys = d.duties.map((x) => x.pubkey);
-    const roots =
-      duty.type === 'randao'
-        ? pubkeys.map((pubkey) => ({ pubkey, signingRoot: randaoSigningRoot(chain.signing, epochOfSlot(chain.signing, duty.slot)) }))
-        : [];
-    const agreeing = duty.type === 'randao' ? [] : pubkeys;
+    const pubkeys = [...new Set(d.duties.map((x) => x.pubkey))];
+    const roots = this.fixedRoots(chain, duty, d.duties);
+    const agreeing = duty.type === 'sync_message' ? pubkeys : [];
     await this.rt.events.record('SignaturesExpected', duty, pubkeys, { ...this.def, roots, agreeing }, { discriminator: `in${++d.inputs}` });
     await this.apply(d, { kind: 'ExpectSignatures', roots });
     if (agreeing.length > 0) await this.apply(d, { kind: 'ExpectAgreement', pubkeys: agreeing });
     await this.releaseEarly(d);
+  }
+
+  /** The roots a `signed`-flow duty's validators sign, where the duty alone fixes them. */
+  private fixedRoots(chain: ChainContext, duty: Duty, duties: readonly ValidatorDuty[]): { pubkey: Hex; signingRoot: Hex }[] {
+    switch (duty.type) {
+      case 'randao': {
+        const signingRoot = randaoSigningRoot(chain.signing, epochOfSlot(chain.signing, duty.slot));
+        return duties.map(({ pubkey }) => ({ pubkey, signingRoot }));
+      }
+      case 'prepare_aggregator': {
+        const signingRoot = selectionProofSigningRoot(chain.signing, duty.slot);
+        return duties.map(({ pubkey }) => ({ pubkey, signingRoot }));
+      }
+      case 'prepare_sync_contribution': {
+        // One selection proof per subcommittee the member has a seat in (altair/validator.md#aggregation-selection).
+        const size = Number(chain.spec['SYNC_COMMITTEE_SIZE']);
+        return duties.filter(isSyncCommitteeDuty).flatMap(({ pubkey, validatorSyncCommitteeIndices }) =>
+          [...new Set(validatorSyncCommitteeIndices.map((seat) => syncSubcommitteeOf(size, seat)))].map((subcommittee) => ({
+            pubkey,
+            signingRoot: syncSelectionSigningRoot(chain.signing, duty.slot, subcommittee),
+          })),
+        );
+      }
+      default:
+        return [];
+    }
   }
 
   /**
@@ -287,6 +320,12 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
       // The exit of the duty's epoch only; the epoch and index as the Beacon API writes uint64.
       if (epoch !== String(epochOfSlot(chain.signing, duty.slot)) || typeof index !== 'string' || !/^(0|[1-9][0-9]{0,15})$/.test(index)) return undefined;
       return voluntaryExitSigningRoot(chain.signing, { epoch, validator_index: index });
+    }
+    if (chain && duty.type === 'prepare_aggregator') return selectionProofSigningRoot(chain.signing, duty.slot);
+    if (chain && duty.type === 'prepare_sync_contribution') {
+      const subcommittee = p.object?.['subcommittee_index'];
+      if (p.object?.['slot'] !== String(duty.slot) || typeof subcommittee !== 'string' || !/^[0-9]$/.test(subcommittee)) return undefined;
+      return syncSelectionSigningRoot(chain.signing, duty.slot, Number(subcommittee));
     }
     if (!chain || duty.type !== 'sync_message') return p.signingRoot;
     const root = p.object?.['beacon_block_root'];
@@ -377,7 +416,7 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     sets: Extract<AggregationEvent, { kind: 'ThresholdReached' }>['sets'],
   ): Promise<void> {
     const { duty } = d;
-    const signatures: { pubkey: Hex; signingRoot: Hex; signature: Hex }[] = [];
+    const signatures: { pubkey: Hex; signingRoot: Hex; signature: Hex; object?: SignedObject }[] = [];
     for (const set of sets) {
       const combined = combinePartialSignatures(new Map(set.shares.map((s) => [s.shareIndex, fromHex(s.signature)])));
       if (!blsVerify(fromHex(set.pubkey), fromHex(set.signingRoot), combined)) {
@@ -385,22 +424,26 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
         await this.rt.events.record('DutyFailed', duty, [set.pubkey], { reason: 'aggregate_invalid', detail: 'combined signature does not verify under the group key' }, { discriminator: `agg:${set.pubkey.slice(2, 10)}` });
         continue;
       }
-      signatures.push({ pubkey: set.pubkey, signingRoot: set.signingRoot, signature: toHex(combined) });
+      const object = d.objects.get(set.pubkey)?.get(set.signingRoot);
+      signatures.push({ pubkey: set.pubkey, signingRoot: set.signingRoot, signature: toHex(combined), ...(object && { object }) });
     }
     if (signatures.length === 0) return;
-    const discriminator = signatures.map((s) => s.pubkey.slice(2, 10)).join('');
-    await this.rt.events.record('SignaturesAggregated', duty, signatures.map((s) => s.pubkey), { signatures: signatures.map(({ pubkey, signature }) => ({ pubkey, signature })) }, { discriminator });
-    // A RANDAO reveal goes to no BN route: the proposer scheduler takes it from SignaturesAggregated.
-    if (duty.type === 'randao') return void this.outcomes.inc({ outcome: 'combined' }, signatures.length);
+    const discriminator = signatures.map((s) => `${s.pubkey.slice(2, 10)}${s.signingRoot.slice(2, 6)}`).join('');
+    const pubkeys = [...new Set(signatures.map((s) => s.pubkey))];
+    await this.rt.events.record('SignaturesAggregated', duty, pubkeys, { signatures: signatures.map(({ pubkey, signature, object }) => ({ pubkey, signature, ...(object && { object }) })) }, { discriminator });
+    // A RANDAO reveal or a selection proof goes to no BN route: the scheduler and the gateway take it from SignaturesAggregated.
+    if (duty.type === 'randao' || duty.type === 'prepare_aggregator' || duty.type === 'prepare_sync_contribution') {
+      return void this.outcomes.inc({ outcome: 'combined' }, signatures.length);
+    }
     try {
       await this.submit(d, signatures);
       if (d.firstLocalAtMs !== undefined) this.latency.observe((Date.now() - d.firstLocalAtMs) / 1000);
       this.outcomes.inc({ outcome: 'broadcast' }, signatures.length);
-      await this.rt.events.record('Broadcast', duty, signatures.map((s) => s.pubkey), { count: signatures.length }, { discriminator });
+      await this.rt.events.record('Broadcast', duty, pubkeys, { count: signatures.length }, { discriminator });
     } catch (error) {
       this.outcomes.inc({ outcome: 'bn_broadcast_failed' }, signatures.length);
       this.rt.log.warn('BN refused the aggregated submission', { duty: dutyId(duty), error: String(error) });
-      await this.rt.events.record('BroadcastFailed', duty, signatures.map((s) => s.pubkey), { reason: 'bn_broadcast_failed', detail: String(error).slice(0, 500) }, { discriminator });
+      await this.rt.events.record('BroadcastFailed', duty, pubkeys, { reason: 'bn_broadcast_failed', detail: String(error).slice(0, 500) }, { discriminator });
     }
   }
 
@@ -414,7 +457,7 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
       case 'attester': {
         const fork = blockForkAtSlot(chain.signing, duty.slot);
         const items = signatures.flatMap((s) => {
-          const item = d.items.get(s.pubkey);
+          const item = d.items.get(itemKey(s.pubkey, s.signingRoot));
           return item?.kind === 'attestation' ? [{ item, signature: s.signature }] : [];
         });
         if (forkIsElectraOrLater(fork)) return bn.submitAttestations(items.map((i) => singleAttestationJson(i.item, i.signature)), fork);
@@ -435,6 +478,8 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
         return bn.submitSyncCommitteeMessages(messages);
       }
       case 'randao':
+      case 'prepare_aggregator':
+      case 'prepare_sync_contribution':
         return;
       case 'exit': {
         for (const s of signatures) {
@@ -443,10 +488,21 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
         }
         return;
       }
-      case 'aggregator':
-      case 'sync_contribution':
-        // The gateway refuses these shares (no combined selection proof): nothing reaches threshold.
-        throw new Error(`${duty.type} duties are not submitted by this build`);
+      case 'aggregator': {
+        const fork = blockForkAtSlot(chain.signing, duty.slot);
+        const signed = signatures.flatMap((s) => {
+          const item = d.items.get(itemKey(s.pubkey, s.signingRoot));
+          return item?.kind === 'aggregate' ? [{ message: item.message, signature: s.signature }] : [];
+        });
+        return bn.submitAggregateAndProofs(signed, fork);
+      }
+      case 'sync_contribution': {
+        const signed = signatures.flatMap((s) => {
+          const item = d.items.get(itemKey(s.pubkey, s.signingRoot));
+          return item?.kind === 'contribution' ? [{ message: item.message, signature: s.signature }] : [];
+        });
+        return bn.submitContributionAndProofs(signed);
+      }
       default:
         return assertNever(duty.type);
     }

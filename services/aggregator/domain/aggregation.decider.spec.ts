@@ -202,4 +202,41 @@ describe('aggregation decider: signed-flow duties (no root decided beforehand)',
       { kind: 'PartialsRejected', shareIndex: 1, rejections: [{ pubkey: V1, reason: 'duplicate' }] },
     ]);
   });
+
+  describe('a validator signing several roots in one duty (one per sync subcommittee)', () => {
+    const R1: Hex = '0xaa';
+    const R2: Hex = '0xbb';
+    const two = given(scheduled(V1), { kind: 'SignaturesExpected', roots: [{ pubkey: V1, signingRoot: R1 }, { pubkey: V1, signingRoot: R2 }] });
+    const both = (shareIndex: number): AggregationEvent => ({
+      kind: 'PartialsRecorded',
+      shareIndex,
+      partials: [R1, R2].map((signingRoot) => ({ pubkey: V1, signingRoot, signature: sig(shareIndex) })),
+    });
+
+    it('takes one share per index and root, and combines each root at its own threshold', () => {
+      const state = [scheduled(V1), { kind: 'SignaturesExpected', roots: [{ pubkey: V1, signingRoot: R1 }, { pubkey: V1, signingRoot: R2 }] } as AggregationEvent, both(1), both(2)]
+        .reduce(evolve, initialAggregationState);
+      const events = decide({ kind: 'RecordPartials', shareIndex: 3, partials: [partial(V1, 3, true, R2)] }, state, def);
+      expect(events.at(-1)).toEqual({
+        kind: 'ThresholdReached',
+        sets: [{ pubkey: V1, signingRoot: R2, shares: [1, 2, 3].map((i) => ({ shareIndex: i, signature: sig(i) })) }],
+      });
+      // R1 is still open: the validator is not done, and a share for R1 from index 3 still counts.
+      const after = events.reduce(evolve, state);
+      const more = decide({ kind: 'RecordPartials', shareIndex: 3, partials: [partial(V1, 3, true, R1), partial(V1, 3, true, R2)] }, after, def);
+      expect(more).toContainEqual({ kind: 'PartialsRejected', shareIndex: 3, rejections: [{ pubkey: V1, reason: 'duplicate' }] });
+      expect(more.at(-1)).toMatchObject({ kind: 'ThresholdReached', sets: [{ pubkey: V1, signingRoot: R1 }] });
+    });
+
+    it('refuses a root the validator does not sign, and at the deadline fails a validator with a root left open', () => {
+      expect(two.when({ kind: 'RecordPartials', shareIndex: 2, partials: [partial(V1, 2, true, ROOT)] })).toEqual([
+        { kind: 'PartialsRejected', shareIndex: 2, rejections: [{ pubkey: V1, reason: 'data_mismatch' }] },
+      ]);
+      const [expired] = given(scheduled(V1), { kind: 'SignaturesExpected', roots: [{ pubkey: V1, signingRoot: R1 }, { pubkey: V1, signingRoot: R2 }] }, both(1), both(2), both(3), {
+        kind: 'ThresholdReached',
+        sets: [{ pubkey: V1, signingRoot: R1, shares: [] }],
+      }).when({ kind: 'ExpireDuty' });
+      expect(expired).toEqual({ kind: 'DutyExpired', failures: [{ pubkey: V1, reason: 'insufficient_partial_signatures' }] });
+    });
+  });
 });

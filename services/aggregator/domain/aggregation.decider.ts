@@ -14,21 +14,22 @@ export interface AggregationDefinition {
   readonly selfShareIndex: number;
 }
 
-export interface ShareSignature {
-  readonly signingRoot: Hex;
-  readonly signature: Hex;
-}
-
 export interface ValidatorAggregation {
-  /** Set once consensus decided and the slashing guard approved; absent = nothing to sign yet. */
-  readonly signingRoot?: Hex;
+  /**
+   * The roots this validator signs in the duty, set once consensus decided and the slashing
+   * guard approved (or fixed by a `signed` duty); absent = nothing to sign yet. Usually one; a
+   * sync committee member signs one selection proof or contribution per subcommittee it sits in.
+   */
+  readonly signingRoots?: ReadonlySet<Hex>;
   /**
    * No root is decided beforehand (DUTY_FLOW `signed`, e.g. a sync committee message): any
    * root counts once `threshold` valid shares agree on it.
    */
   readonly agreement?: boolean;
-  readonly shares: ReadonlyMap<number, ShareSignature>;
-  readonly done: boolean;
+  /** Valid shares: by share index, then by the root each signed. */
+  readonly shares: ReadonlyMap<number, ReadonlyMap<Hex, Hex>>;
+  /** Roots already combined (handed over in ThresholdReached). */
+  readonly done: ReadonlySet<Hex>;
   /** The slashing guard refused the decided value for this validator: nothing will be signed. */
   readonly refused?: boolean;
 }
@@ -86,7 +87,14 @@ export function decide(
     }
     case 'ExpectSignatures': {
       if (state.expired) return [];
-      const roots = command.roots.filter((r) => state.validators.get(r.pubkey)?.signingRoot === undefined);
+      const fresh = new Set<string>();
+      const roots = command.roots.filter((r) => {
+        const v = state.validators.get(r.pubkey);
+        const key = `${r.pubkey}/${r.signingRoot}`;
+        if (!v || v.signingRoots?.has(r.signingRoot) || fresh.has(key)) return false;
+        fresh.add(key);
+        return true;
+      });
       if (roots.length === 0) return [];
       const events: AggregationEvent[] = [{ kind: 'SignaturesExpected', roots }];
       return [...events, ...thresholdsReached(events.reduce(evolve, state), def)];
@@ -95,7 +103,7 @@ export function decide(
       if (state.expired) return [];
       const pubkeys = command.pubkeys.filter((pk) => {
         const v = state.validators.get(pk);
-        return v !== undefined && v.signingRoot === undefined && !v.agreement;
+        return v !== undefined && v.signingRoots === undefined && !v.agreement;
       });
       if (pubkeys.length === 0) return [];
       const events: AggregationEvent[] = [{ kind: 'AgreementExpected', pubkeys }];
@@ -106,7 +114,7 @@ export function decide(
     case 'RecordRefusals': {
       const pubkeys = command.pubkeys.filter((pk) => {
         const v = state.validators.get(pk);
-        return v !== undefined && !v.refused && !v.done;
+        return v !== undefined && !v.refused && !complete(v);
       });
       return pubkeys.length > 0 ? [{ kind: 'ValidatorsRefused', pubkeys }] : [];
     }
@@ -125,22 +133,25 @@ function recordPartials(
 ): AggregationEvent[] {
   const rejections: { pubkey: Hex; reason: RejectionReason }[] = [];
   const accepted: { pubkey: Hex; signingRoot: Hex; signature: Hex }[] = [];
-  const seen = new Set<Hex>();
+  const seen = new Set<string>();
   for (const p of partials) {
     const validator = state.validators.get(p.pubkey);
+    // One share per index and root; under agreement, one per index whatever the root.
+    const slot = validator?.agreement ? p.pubkey : `${p.pubkey}/${p.signingRoot}`;
     const reason = ((): RejectionReason | undefined => {
       if (state.expired) return 'deadline_expired';
       if (shareIndex < 1 || shareIndex > def.totalShares) return 'share_idx_mismatch';
       if (!validator) return 'unknown_validator';
-      if (validator.signingRoot === undefined && !validator.agreement) return 'unknown_duty';
-      if (validator.signingRoot !== undefined && p.signingRoot !== validator.signingRoot) return 'data_mismatch';
+      if (validator.signingRoots === undefined && !validator.agreement) return 'unknown_duty';
+      if (validator.signingRoots !== undefined && !validator.signingRoots.has(p.signingRoot)) return 'data_mismatch';
       if (!p.valid) return 'invalid_signature';
-      if (validator.shares.has(shareIndex) || seen.has(p.pubkey)) return 'duplicate';
+      const own = validator.shares.get(shareIndex);
+      if ((validator.agreement ? own !== undefined : own?.has(p.signingRoot)) || seen.has(slot)) return 'duplicate';
       return undefined;
     })();
     if (reason) rejections.push({ pubkey: p.pubkey, reason });
     else {
-      seen.add(p.pubkey);
+      seen.add(slot);
       accepted.push({ pubkey: p.pubkey, signingRoot: p.signingRoot, signature: p.signature });
     }
   }
@@ -150,17 +161,28 @@ function recordPartials(
   return [...events, ...thresholdsReached(events.reduce(evolve, state), def)];
 }
 
-/** Validators that have just reached threshold (and were not yet handed over). */
+/** Every root the validator signs is combined (under agreement: the one root it agreed on). */
+function complete(v: ValidatorAggregation): boolean {
+  if (v.agreement) return v.done.size > 0;
+  return v.signingRoots !== undefined && [...v.signingRoots].every((root) => v.done.has(root));
+}
+
+/** (validator, root) pairs that have just reached threshold (and were not yet handed over). */
 function thresholdsReached(state: AggregationState, def: AggregationDefinition): AggregationEvent[] {
   const sets = [...state.validators.entries()].flatMap(([pubkey, v]) => {
-    const signingRoot = v.signingRoot ?? (v.agreement ? agreedRoot(v, def.threshold) : undefined);
-    if (v.done || signingRoot === undefined) return [];
-    const shares = [...v.shares.entries()]
-      .filter(([, s]) => s.signingRoot === signingRoot)
-      .sort(([a], [b]) => a - b)
-      .slice(0, def.threshold)
-      .map(([shareIndex, s]) => ({ shareIndex, signature: s.signature }));
-    return shares.length < def.threshold ? [] : [{ pubkey, signingRoot, shares }];
+    if (complete(v)) return [];
+    const agreed = v.agreement ? agreedRoot(v, def.threshold) : undefined;
+    const candidates = v.agreement ? (agreed === undefined ? [] : [agreed]) : [...(v.signingRoots ?? [])].filter((root) => !v.done.has(root));
+    return candidates.flatMap((signingRoot) => {
+      const shares = [...v.shares.entries()]
+        .flatMap(([shareIndex, byRoot]) => {
+          const signature = byRoot.get(signingRoot);
+          return signature === undefined ? [] : [{ shareIndex, signature }];
+        })
+        .sort((a, b) => a.shareIndex - b.shareIndex)
+        .slice(0, def.threshold);
+      return shares.length < def.threshold ? [] : [{ pubkey, signingRoot, shares }];
+    });
   });
   return sets.length > 0 ? [{ kind: 'ThresholdReached', sets }] : [];
 }
@@ -168,18 +190,18 @@ function thresholdsReached(state: AggregationState, def: AggregationDefinition):
 /** The root that `threshold` shares agree on, if any (the lowest, should two ever both reach it). */
 function agreedRoot(v: ValidatorAggregation, threshold: number): Hex | undefined {
   const counts = new Map<Hex, number>();
-  for (const share of v.shares.values()) counts.set(share.signingRoot, (counts.get(share.signingRoot) ?? 0) + 1);
+  for (const byRoot of v.shares.values()) for (const root of byRoot.keys()) counts.set(root, (counts.get(root) ?? 0) + 1);
   return [...counts.entries()].filter(([, n]) => n >= threshold).map(([root]) => root).sort()[0];
 }
 
 function failuresAtDeadline(state: AggregationState, def: AggregationDefinition) {
   return [...state.validators.entries()].flatMap(([pubkey, v]) => {
-    if (v.done) return [];
+    if (complete(v)) return [];
     const reason: FailureReason = v.refused
       ? 'slashing_refused'
-      : v.agreement && new Set([...v.shares.values()].map((s) => s.signingRoot)).size > 1
+      : v.agreement && new Set([...v.shares.values()].flatMap((byRoot) => [...byRoot.keys()])).size > 1
         ? 'partial_signatures_disagree'
-      : v.signingRoot === undefined && !v.agreement
+      : v.signingRoots === undefined && !v.agreement
         ? 'no_consensus'
         : !v.shares.has(def.selfShareIndex)
           ? 'no_local_signature'
@@ -196,10 +218,10 @@ export function evolve(state: AggregationState, event: AggregationEvent): Aggreg
   };
   switch (event.kind) {
     case 'ValidatorsScheduled':
-      for (const pk of event.pubkeys) validators.set(pk, { shares: new Map(), done: false });
+      for (const pk of event.pubkeys) validators.set(pk, { shares: new Map(), done: new Set() });
       return { ...state, scheduled: true, validators };
     case 'SignaturesExpected':
-      for (const { pubkey, signingRoot } of event.roots) update(pubkey, (v) => ({ ...v, signingRoot }));
+      for (const { pubkey, signingRoot } of event.roots) update(pubkey, (v) => ({ ...v, signingRoots: new Set(v.signingRoots).add(signingRoot) }));
       return { ...state, validators };
     case 'AgreementExpected':
       for (const pubkey of event.pubkeys) update(pubkey, (v) => ({ ...v, agreement: true }));
@@ -211,14 +233,14 @@ export function evolve(state: AggregationState, event: AggregationEvent): Aggreg
       for (const p of event.partials) {
         update(p.pubkey, (v) => ({
           ...v,
-          shares: new Map(v.shares).set(event.shareIndex, { signingRoot: p.signingRoot, signature: p.signature }),
+          shares: new Map(v.shares).set(event.shareIndex, new Map(v.shares.get(event.shareIndex)).set(p.signingRoot, p.signature)),
         }));
       }
       return { ...state, validators };
     case 'PartialsRejected':
       return state;
     case 'ThresholdReached':
-      for (const set of event.sets) update(set.pubkey, (v) => ({ ...v, done: true }));
+      for (const set of event.sets) update(set.pubkey, (v) => ({ ...v, done: new Set(v.done).add(set.signingRoot) }));
       return { ...state, validators };
     case 'DutyExpired':
       return { ...state, expired: true };

@@ -12,6 +12,8 @@ import {
   DUTY_FLOW,
   Subjects,
   attesterDutiesOf,
+  isSyncContributionDuty,
+  type AttesterUnsignedData,
   type Duty,
   type DutyType,
   type Hex,
@@ -21,11 +23,29 @@ import {
   type ValidatorDuty,
 } from '#lib/contracts';
 import { verify as blsVerify } from '#lib/bls';
-import { blockForkAtSlot, decidedSigningItems, epochOfSlot, forkHasBlindedBlocks, forkIsElectraOrLater, randaoSigningRoot, slashingAttemptsOf, valueHash } from '#lib/signing';
+import {
+  aggregateShape,
+  attestationDataRoot,
+  blockForkAtSlot,
+  contributionParticipants,
+  decidedSigningItems,
+  epochOfSlot,
+  forkHasBlindedBlocks,
+  forkIsElectraOrLater,
+  randaoSigningRoot,
+  slashingAttemptsOf,
+  valueHash,
+} from '#lib/signing';
 import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
-import { attesterValueMatchesDuty, proposerValueMatchesDuty, type Validity } from '../domain/value-validity.js';
+import {
+  aggregatorValueMatchesDuty,
+  attesterValueMatchesDuty,
+  proposerValueMatchesDuty,
+  syncContributionValueMatchesDuty,
+  type Validity,
+} from '../domain/value-validity.js';
 import { decide, evolve, initialState } from '../domain/qbft.decider.js';
-import type { QbftCommand, QbftEvent, QbftMessage, QbftState } from '../domain/qbft.types.js';
+import type { QbftCommand, QbftEvent, QbftState } from '../domain/qbft.types.js';
 import { roundDeadlineNs, type RoundTimerTiming, type TimerDutyType } from '../domain/round-timer.js';
 import { checkInboundQbft, type InboundContext, type QbftWireMessage } from './qbft-inbound.js';
 
@@ -51,6 +71,8 @@ const TIMER_DUTY_TYPE = {
   aggregator: 'aggregator',
   sync_contribution: 'sync_contribution',
   exit: 'exit',
+  prepare_aggregator: 'prepare_aggregator',
+  prepare_sync_contribution: 'prepare_sync_contribution',
 } as const satisfies Record<DutyType, TimerDutyType>;
 
 interface Instance {
@@ -79,6 +101,8 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
   private readonly instances = new Map<string, Instance>();
   /** Scheduled validator duties by duty id. */
   private readonly duties = new Map<string, readonly ValidatorDuty[]>();
+  /** Attestation data this node decided, by slot: an aggregate is valid only over it. */
+  private readonly decidedAttestations = new Map<number, AttesterUnsignedData['byCommittee']>();
   private readonly closers: (() => unknown)[] = [];
   private readonly abort = new AbortController();
   /** Duties whose slot began before this process started are sat out (see onApplicationBootstrap). */
@@ -191,6 +215,8 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
       return false;
     }
     const { attempts, blocks } = checks;
+    // Aggregates and contributions are not slashable: nothing to ask the guard, but they must name validators of the duty.
+    if (value.type === 'aggregator' || value.type === 'sync_contribution') return decidedSigningItems(chain.signing, duties, value).length > 0;
     try {
       const response = await this.rt.bus.request<unknown, SlashingCheckResponse>(Subjects.slashingCheck, { attempts, blocks }, { timeoutMs: 2000 });
       const verdicts = [...response.verdicts, ...(response.blockVerdicts ?? [])];
@@ -227,14 +253,39 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
           },
         });
       }
+      case 'aggregator': {
+        const attesters = attesterDutiesOf(this.duties.get(dutyId({ slot: duty.slot, type: 'attester' })) ?? []);
+        const lengths = new Map(attesters.map((d) => [String(d.committeeIndex), d.committeeLength]));
+        const decided = this.decidedAttestations.get(duty.slot);
+        const electra = forkIsElectraOrLater(fork);
+        return aggregatorValueMatchesDuty(duty.slot, value, {
+          fork,
+          committees: new Set(lengths.keys()),
+          sameAsDecided: (committee, data) => {
+            const ours = decided?.[committee];
+            return ours !== undefined && attestationDataRoot(ours) === attestationDataRoot(data);
+          },
+          malformed: (committee, aggregate) => {
+            const shape = aggregateShape(fork, aggregate);
+            if (shape.bitLength !== lengths.get(committee)) return `${shape.bitLength} aggregation bits, committee of ${lengths.get(committee)}`;
+            if (shape.attesters === 0) return 'no attester in it';
+            if (electra ? shape.committees?.join(',') !== committee || aggregate.data.index !== '0' : aggregate.data.index !== committee) {
+              return `names committee ${electra ? String(shape.committees) : aggregate.data.index}`;
+            }
+            return undefined;
+          },
+        });
+      }
+      case 'sync_contribution':
+        return syncContributionValueMatchesDuty(duty.slot, duties.filter(isSyncContributionDuty), value, (contribution) =>
+          contributionParticipants(contribution) === 0 ? 'no participant in it' : undefined,
+        );
       case 'randao':
       case 'sync_message':
       case 'exit':
+      case 'prepare_aggregator':
+      case 'prepare_sync_contribution':
         return { ok: false, detail: `${duty.type} duties have no consensus` };
-      case 'aggregator':
-      case 'sync_contribution':
-        // Not scheduled yet: these need the DV selection endpoints (ARCHITECTURE.md "Not yet").
-        return { ok: false, detail: `${duty.type} duties are not scheduled by this build` };
       default:
         return assertNever(duty.type);
     }
@@ -306,6 +357,10 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
       case 'Decided': {
         clearTimeout(instance.roundTimer);
         const value = event.value as UnsignedDataSet;
+        if (value.type === 'attester') {
+          this.decidedAttestations.set(duty.slot, value.byCommittee);
+          for (const slot of this.decidedAttestations.keys()) if (slot < duty.slot - 64) this.decidedAttestations.delete(slot);
+        }
         if (instance.startedAtMs !== undefined) this.decideLatency.observe((Date.now() - instance.startedAtMs) / 1000);
         this.rt.log.info('decided', { duty: dutyId(duty), round: event.round, sinceSlotStartMs: this.chain ? Date.now() - slotStartMs(this.chain.timing, duty.slot) : undefined });
         await this.rt.events.record('DutyDecided', duty, this.pubkeysOf(duty), {

@@ -23,7 +23,16 @@
 export const ROUND_TIMER_TYPE = 'eager_double_linear';
 
 /** Duty types the timer distinguishes (Charon core.DutyType names, lower case). */
-export type TimerDutyType = 'proposer' | 'attester' | 'aggregator' | 'sync_contribution' | 'sync_message' | 'randao' | 'exit';
+export type TimerDutyType =
+  | 'proposer'
+  | 'attester'
+  | 'aggregator'
+  | 'sync_contribution'
+  | 'sync_message'
+  | 'randao'
+  | 'exit'
+  | 'prepare_aggregator'
+  | 'prepare_sync_contribution';
 
 const SECOND_NS = 1_000_000_000n;
 /** Charon timer.LinearRoundInc. */
@@ -52,6 +61,8 @@ export function dutyStartDelayNs(dutyType: TimerDutyType, slotDurationNs: bigint
     case 'sync_message':
     case 'randao':
     case 'exit':
+    case 'prepare_aggregator':
+    case 'prepare_sync_contribution':
       return 0n;
   }
 }

@@ -1,4 +1,12 @@
-import type { AttesterDuty, ProposerDuty, UnsignedDataSet } from '#lib/contracts';
+import type {
+  AggregateAttestationJson,
+  AttestationDataJson,
+  AttesterDuty,
+  ProposerDuty,
+  SyncCommitteeContributionJson,
+  SyncContributionDuty,
+  UnsignedDataSet,
+} from '#lib/contracts';
 
 /**
  * First half of the consensus validity predicate: does a proposed value match the duty
@@ -56,6 +64,64 @@ export function proposerValueMatchesDuty(
   const body = block['body'] as { readonly randao_reveal?: unknown } | undefined;
   if (typeof body?.randao_reveal !== 'string' || !expected.randaoRevealValid(body.randao_reveal)) {
     return { ok: false, detail: "the block's RANDAO reveal is not the proposer's signature of the epoch" };
+  }
+  return { ok: true };
+}
+
+/**
+ * An aggregator duty's value: per committee, an aggregate of the fork in force over exactly the
+ * attestation data the cluster decided for that committee and slot (`decidedData`, by committee;
+ * a committee this node has no decided data for is invalid: a refusal over a doubt). Only
+ * committees of the slot's attester duties may appear; the container checks (bits, committee
+ * bits) are the app's, through `malformed`.
+ */
+export function aggregatorValueMatchesDuty(
+  slot: number,
+  value: UnsignedDataSet,
+  expected: {
+    readonly fork: string;
+    readonly committees: ReadonlySet<string>;
+    readonly sameAsDecided: (committee: string, data: AttestationDataJson) => boolean;
+    readonly malformed: (committee: string, aggregate: AggregateAttestationJson) => string | undefined;
+  },
+): Validity {
+  if (value.type !== 'aggregator') return { ok: false, detail: `value of type ${String(value.type)} for an aggregator duty` };
+  if (value.fork !== expected.fork) return { ok: false, detail: `aggregates of fork ${String(value.fork)}, fork ${expected.fork} is in force` };
+  const entries = Object.entries(value.byCommittee ?? {});
+  if (entries.length === 0) return { ok: false, detail: 'no aggregate in the value' };
+  for (const [committee, aggregate] of entries) {
+    if (!expected.committees.has(committee)) return { ok: false, detail: `committee ${committee} has no attester duty of this cluster at slot ${slot}` };
+    const problem = expected.malformed(committee, aggregate);
+    if (problem !== undefined) return { ok: false, detail: `aggregate of committee ${committee}: ${problem}` };
+    if (Number(aggregate.data.slot) !== slot) return { ok: false, detail: `aggregate for slot ${aggregate.data.slot} under the duty of slot ${slot}` };
+    if (!expected.sameAsDecided(committee, aggregate.data)) {
+      return { ok: false, detail: `the aggregate of committee ${committee} is not over the attestation data decided for it` };
+    }
+  }
+  return { ok: true };
+}
+
+/**
+ * A sync contribution duty's value: per subcommittee this cluster aggregates, the contribution
+ * of that slot and subcommittee (the block root is the BN's: contributions are not slashable).
+ */
+export function syncContributionValueMatchesDuty(
+  slot: number,
+  duties: readonly SyncContributionDuty[],
+  value: UnsignedDataSet,
+  malformed: (contribution: SyncCommitteeContributionJson) => string | undefined,
+): Validity {
+  if (value.type !== 'sync_contribution') return { ok: false, detail: `value of type ${String(value.type)} for a sync contribution duty` };
+  const scheduled = new Set(duties.map((d) => String(d.subcommitteeIndex)));
+  const entries = Object.entries(value.bySubcommittee ?? {});
+  if (entries.length === 0) return { ok: false, detail: 'no contribution in the value' };
+  for (const [subcommittee, contribution] of entries) {
+    if (!scheduled.has(subcommittee)) return { ok: false, detail: `subcommittee ${subcommittee} has no aggregator of this cluster at slot ${slot}` };
+    const problem = malformed(contribution);
+    if (problem !== undefined) return { ok: false, detail: `contribution of subcommittee ${subcommittee}: ${problem}` };
+    if (Number(contribution.slot) !== slot || contribution.subcommittee_index !== subcommittee) {
+      return { ok: false, detail: `contribution for slot ${contribution.slot} subcommittee ${contribution.subcommittee_index} under slot ${slot} subcommittee ${subcommittee}` };
+    }
   }
   return { ok: true };
 }

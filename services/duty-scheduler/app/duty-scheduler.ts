@@ -10,14 +10,50 @@ import {
   slotAt,
   slotStartMs,
   assertNever,
+  slotDurationMs,
+  syncSelectionKey,
+  type AggregateAttestationJson,
+  type AggregatorDuty,
   type AttestationDataJson,
+  type AttesterDuty,
+  type AttesterUnsignedData,
   type Duty,
+  type SyncCommitteeContributionJson,
+  type SyncCommitteeDuty,
+  type SyncContributionDuty,
   type ValidatorDuty,
   type Hex,
 } from '#lib/contracts';
-import { blockForkAtSlot, forkHasBlockContents, forkIsElectraOrLater } from '#lib/signing';
+import {
+  attestationDataRoot,
+  blockForkAtSlot,
+  forkHasBlockContents,
+  forkIsElectraOrLater,
+  isAggregator,
+  isSyncCommitteeAggregator,
+  syncSubcommitteeOf,
+} from '#lib/signing';
 import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
-import { committeesOf, dutiesBySlot, unsignedAttesterData, unsignedProposerData } from '../domain/schedule.js';
+import {
+  agreedSyncRoot,
+  committeesOf,
+  dutiesBySlot,
+  selectAggregators,
+  selectSyncAggregators,
+  unsignedAttesterData,
+  unsignedProposerData,
+} from '../domain/schedule.js';
+
+/**
+ * When the aggregators of a slot are settled, as a fraction of the slot: VCs ask for their
+ * combined selection proofs at the slot start, so by half the slot every node has combined
+ * them; the aggregator duties are recorded then, before any node fetches (2/3), so no node's
+ * consensus meets a peer's message for a duty it has not scheduled yet. A selection proof
+ * combined later than this does not make its validator aggregate in that slot.
+ */
+const AGGREGATORS_SETTLED_AT = 1 / 2;
+/** Aggregates and contributions are fetched at 2/3 of the slot (phase0 and altair validator.md). */
+const AGGREGATION_DUE_AT = 2 / 3;
 
 /** The duty lists the scheduler asks the BN for each epoch. */
 const EPOCH_DUTY_KINDS = ['attester', 'proposer', 'sync'] as const;
@@ -46,6 +82,8 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly blocksRequested = new Set<number>();
   private readonly closers: (() => unknown)[] = [];
   private indices = new Map<Hex, number>();
+  /** Per slot: the duties aggregation is prepared for, the combined selection proofs, and what aggregation needs from other duties. */
+  private readonly aggregation = new Map<number, SlotAggregation>();
   private readonly abort = new AbortController();
   private stopped = false;
   private readonly bnErrors: Counter;
@@ -62,12 +100,39 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     this.chain = await this.rt.loadChain(this.abort.signal);
-    const randao = await this.rt.events.on('SignaturesAggregated', (e) => {
-      if (e.duty.type !== 'randao') return;
-      const reveal = e.data.signatures[0]?.signature;
-      if (reveal) void this.fetchBlock(e.duty.slot, reveal);
+    const combined = await this.rt.events.on('SignaturesAggregated', (e) => {
+      const { slot } = e.duty;
+      switch (e.duty.type) {
+        case 'randao': {
+          const reveal = e.data.signatures[0]?.signature;
+          if (reveal) void this.fetchBlock(slot, reveal);
+          return;
+        }
+        case 'prepare_aggregator':
+          for (const { pubkey, signature } of e.data.signatures) this.slotAggregation(slot).attesterProofs.set(pubkey, signature);
+          return;
+        case 'prepare_sync_contribution':
+          for (const { pubkey, signature, object } of e.data.signatures) {
+            const subcommittee = Number(object?.['subcommittee_index']);
+            if (Number.isSafeInteger(subcommittee)) this.slotAggregation(slot).syncProofs.set(syncSelectionKey(pubkey, subcommittee), signature);
+          }
+          return;
+        case 'sync_message': {
+          const roots = this.slotAggregation(slot).syncRoots;
+          for (const { object } of e.data.signatures) {
+            const root = object?.['beacon_block_root'] as Hex | undefined;
+            if (root) roots.set(root, (roots.get(root) ?? 0) + 1);
+          }
+          return;
+        }
+        default:
+          return;
+      }
     });
-    this.closers.push(() => randao.close());
+    const decided = await this.rt.events.on('DutyDecided', (e) => {
+      if (e.duty.type === 'attester' && e.data.value.type === 'attester') this.slotAggregation(e.duty.slot).decidedAttestations = e.data.value.byCommittee;
+    });
+    this.closers.push(() => combined.close(), () => decided.close());
     this.onEpochTick();
   }
 
@@ -126,6 +191,10 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
             if (!(await this.schedule(duty, slotDuties))) continue;
             count += slotDuties.length;
             this.at(attestationDueMs(chain.timing, slot), () => this.fetchAttestationData(duty, committeesOf(slotDuties), slotDuties.map((d) => d.pubkey)));
+            // Aggregation: the VCs' selection proofs are combined first (DV selection endpoints).
+            await this.schedule({ slot, type: 'prepare_aggregator' }, slotDuties);
+            this.slotAggregation(slot).attesters = slotDuties;
+            this.at(this.slotFraction(slot, AGGREGATORS_SETTLED_AT), () => this.settleAggregators(slot));
           }
           break;
         }
@@ -147,7 +216,12 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
           if (members.length === 0) break;
           const first = epochStartSlot(chain.timing, epoch);
           for (let slot = Math.max(first, nowSlot); slot < first + chain.timing.slotsPerEpoch; slot++) {
-            if (await this.schedule({ slot, type: 'sync_message' }, members.map((m) => ({ ...m, slot })))) count += members.length;
+            const slotMembers = members.map((m) => ({ ...m, slot }));
+            if (!(await this.schedule({ slot, type: 'sync_message' }, slotMembers))) continue;
+            count += members.length;
+            await this.schedule({ slot, type: 'prepare_sync_contribution' }, slotMembers);
+            this.slotAggregation(slot).syncMembers = slotMembers;
+            this.at(this.slotFraction(slot, AGGREGATORS_SETTLED_AT), () => this.settleSyncAggregators(slot));
           }
           break;
         }
@@ -161,6 +235,136 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
       this.bnErrors.inc({ call: `${kind}_duties` });
       this.rt.log.warn('could not schedule epoch; retrying', { epoch, kind, error: String(error) });
       this.at(Date.now() + 1000, () => this.scheduleEpoch(epoch, kind));
+    }
+  }
+
+  private slotFraction(slot: number, fraction: number): number {
+    const chain = this.chain;
+    return chain ? slotStartMs(chain.timing, slot) + Math.floor(slotDurationMs(chain.timing) * fraction) : Infinity;
+  }
+
+  private slotAggregation(slot: number): SlotAggregation {
+    let entry = this.aggregation.get(slot);
+    if (!entry) {
+      entry = { attesterProofs: new Map(), syncProofs: new Map(), syncRoots: new Map() };
+      this.aggregation.set(slot, entry);
+      for (const old of this.aggregation.keys()) if (old < slot - 64) this.aggregation.delete(old);
+    }
+    return entry;
+  }
+
+  /** Half-way into the slot: the attesters whose combined selection proof selects them aggregate; fetch at 2/3. */
+  private async settleAggregators(slot: number): Promise<void> {
+    const entry = this.slotAggregation(slot);
+    const aggregators = selectAggregators(entry.attesters ?? [], entry.attesterProofs, isAggregator);
+    this.rt.log.debug('aggregators settled', { slot, combined: entry.attesterProofs.size, aggregators: aggregators.length });
+    if (aggregators.length === 0 || !(await this.schedule({ slot, type: 'aggregator' }, aggregators))) return;
+    this.at(this.slotFraction(slot, AGGREGATION_DUE_AT), () => this.fetchAggregates(slot, aggregators));
+  }
+
+  /**
+   * At 2/3 of the slot: the BN's aggregate per committee with an aggregator, over the attestation
+   * data the cluster decided for it (waited for, up to the deadline). Committees the BN has no
+   * aggregate for are retried; those still missing at the deadline fail as `bn_fetch_failed`.
+   */
+  private async fetchAggregates(slot: number, aggregators: readonly AggregatorDuty[]): Promise<void> {
+    const chain = this.chain;
+    if (!chain) return;
+    const duty: Duty = { slot, type: 'aggregator' };
+    // Fetched values must reach consensus well before the deadline: stop fetching a slot before it.
+    const fetchUntil = dutyDeadlineMs(chain.timing, duty) - slotDurationMs(chain.timing);
+    const fork = blockForkAtSlot(chain.signing, slot);
+    const committees = [...new Set(aggregators.map((a) => a.committeeIndex))];
+    const byCommittee: Record<string, AggregateAttestationJson> = {};
+    let lastError: unknown;
+    while (!this.stopped && Date.now() < fetchUntil && Object.keys(byCommittee).length < committees.length) {
+      const decided = this.slotAggregation(slot).decidedAttestations;
+      if (!decided) {
+        lastError = new Error('the attestation data of the slot is not decided yet');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      for (const committee of committees.filter((c) => !(String(c) in byCommittee))) {
+        const data = decided[String(committee)];
+        if (!data) continue;
+        try {
+          const dataRoot = attestationDataRoot(data);
+          const { fork: answered, aggregate } = await this.bn.aggregateAttestation(slot, dataRoot, committee);
+          if (answered !== undefined && answered !== fork) throw new Error(`BN answered a ${answered} aggregate, fork ${fork} is in force at slot ${slot}`);
+          if (attestationDataRoot(aggregate.data) !== dataRoot) throw new Error(`BN answered an aggregate over other data than asked for committee ${committee}`);
+          byCommittee[String(committee)] = aggregate;
+        } catch (error) {
+          lastError = error;
+          this.bnErrors.inc({ call: 'aggregate_attestation' });
+        }
+      }
+      if (Object.keys(byCommittee).length < committees.length) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    if (this.stopped) return;
+    if (Object.keys(byCommittee).length > 0) {
+      const named = aggregators.filter((a) => String(a.committeeIndex) in byCommittee).map((a) => a.pubkey);
+      await this.rt.events.record('UnsignedDataFetched', duty, named, { value: { type: 'aggregator', fork, byCommittee } });
+    }
+    const missing = aggregators.filter((a) => !(String(a.committeeIndex) in byCommittee));
+    if (missing.length > 0) {
+      this.rt.log.warn('aggregate not fetched before the deadline', { duty: dutyId(duty), validators: missing.length, error: String(lastError) });
+      await this.rt.events.record('DutyFailed', duty, missing.map((a) => a.pubkey), { reason: 'bn_fetch_failed', detail: String(lastError) }, { discriminator: 'fetch' });
+    }
+  }
+
+  /** Half-way into the slot: the (member, subcommittee) pairs whose combined sync selection proof selects them. */
+  private async settleSyncAggregators(slot: number): Promise<void> {
+    const chain = this.chain;
+    if (!chain) return;
+    const entry = this.slotAggregation(slot);
+    const size = Number(chain.spec['SYNC_COMMITTEE_SIZE']);
+    const aggregators = selectSyncAggregators(entry.syncMembers ?? [], entry.syncProofs, (seat) => syncSubcommitteeOf(size, seat), (proof) => isSyncCommitteeAggregator(size, proof));
+    if (aggregators.length === 0 || !(await this.schedule({ slot, type: 'sync_contribution' }, aggregators))) return;
+    this.at(this.slotFraction(slot, AGGREGATION_DUE_AT), () => this.fetchContributions(slot, aggregators));
+  }
+
+  /**
+   * At 2/3 of the slot: the BN's contribution per subcommittee with an aggregator, over the head
+   * root the cluster's sync committee messages were combined over (the most common one).
+   */
+  private async fetchContributions(slot: number, aggregators: readonly SyncContributionDuty[]): Promise<void> {
+    const chain = this.chain;
+    if (!chain) return;
+    const duty: Duty = { slot, type: 'sync_contribution' };
+    const fetchUntil = dutyDeadlineMs(chain.timing, duty) - slotDurationMs(chain.timing);
+    const subcommittees = [...new Set(aggregators.map((a) => a.subcommitteeIndex))];
+    const bySubcommittee: Record<string, SyncCommitteeContributionJson> = {};
+    let lastError: unknown;
+    while (!this.stopped && Date.now() < fetchUntil && Object.keys(bySubcommittee).length < subcommittees.length) {
+      const root = agreedSyncRoot(this.slotAggregation(slot).syncRoots);
+      if (!root) {
+        lastError = new Error('no sync committee message of the slot was combined: no block root to aggregate');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      for (const subcommittee of subcommittees.filter((c) => !(String(c) in bySubcommittee))) {
+        try {
+          const contribution = await this.bn.syncCommitteeContribution(slot, subcommittee, root);
+          if (Number(contribution.slot) !== slot || contribution.subcommittee_index !== String(subcommittee) || contribution.beacon_block_root.toLowerCase() !== root) {
+            throw new Error(`BN answered a contribution for slot ${contribution.slot} subcommittee ${contribution.subcommittee_index} when asked for ${slot}/${subcommittee}`);
+          }
+          bySubcommittee[String(subcommittee)] = contribution;
+        } catch (error) {
+          lastError = error;
+          this.bnErrors.inc({ call: 'sync_committee_contribution' });
+        }
+      }
+      if (Object.keys(bySubcommittee).length < subcommittees.length) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    if (this.stopped) return;
+    if (Object.keys(bySubcommittee).length > 0) {
+      const named = [...new Set(aggregators.filter((a) => String(a.subcommitteeIndex) in bySubcommittee).map((a) => a.pubkey))];
+      await this.rt.events.record('UnsignedDataFetched', duty, named, { value: { type: 'sync_contribution', bySubcommittee } });
+    }
+    const missing = [...new Set(aggregators.filter((a) => !(String(a.subcommitteeIndex) in bySubcommittee)).map((a) => a.pubkey))];
+    if (missing.length > 0) {
+      this.rt.log.warn('sync contribution not fetched before the deadline', { duty: dutyId(duty), validators: missing.length, error: String(lastError) });
+      await this.rt.events.record('DutyFailed', duty, missing, { reason: 'bn_fetch_failed', detail: String(lastError) }, { discriminator: 'fetch' });
     }
   }
 
@@ -240,4 +444,16 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     this.rt.log.warn('attestation data not fetched before the deadline', { duty: dutyId(duty), error: String(lastError) });
     await this.rt.events.record('DutyFailed', duty, pubkeys, { reason: 'bn_fetch_failed', detail: String(lastError) });
   }
+}
+
+/** What the aggregation duties of one slot need, gathered from the other duties' events. */
+interface SlotAggregation {
+  attesters?: readonly AttesterDuty[];
+  syncMembers?: readonly SyncCommitteeDuty[];
+  /** Combined selection proofs: by pubkey (attestations), by syncSelectionKey (sync subcommittees). */
+  readonly attesterProofs: Map<Hex, Hex>;
+  readonly syncProofs: Map<string, Hex>;
+  /** Block roots the slot's sync committee messages were combined over, with how many validators. */
+  readonly syncRoots: Map<Hex, number>;
+  decidedAttestations?: AttesterUnsignedData['byCommittee'];
 }

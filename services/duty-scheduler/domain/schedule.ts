@@ -1,4 +1,14 @@
-import type { AttestationDataJson, AttesterDuty, AttesterUnsignedData, Hex, ProposerUnsignedData } from '#lib/contracts';
+import { syncSelectionKey } from '#lib/contracts';
+import type {
+  AggregatorDuty,
+  AttestationDataJson,
+  AttesterDuty,
+  AttesterUnsignedData,
+  Hex,
+  ProposerUnsignedData,
+  SyncCommitteeDuty,
+  SyncContributionDuty,
+} from '#lib/contracts';
 
 /** Attester duties of an epoch grouped by slot, ascending: one cluster-wide duty per slot. */
 export function dutiesBySlot(duties: readonly AttesterDuty[]): ReadonlyMap<number, readonly AttesterDuty[]> {
@@ -66,4 +76,43 @@ export function unsignedProposerData(
       consensusBlockValue: produced.consensusBlockValue,
     },
   };
+}
+
+/**
+ * The attesters of a slot whose combined selection proof selects them (phase0/validator.md#aggregation-selection),
+ * as aggregator duties carrying that proof. `selected(committeeLength, proof)` is `is_aggregator`.
+ */
+export function selectAggregators(
+  duties: readonly AttesterDuty[],
+  combinedProofs: ReadonlyMap<Hex, Hex>,
+  selected: (committeeLength: number, proof: Hex) => boolean,
+): AggregatorDuty[] {
+  return duties.flatMap((duty) => {
+    const selectionProof = combinedProofs.get(duty.pubkey);
+    return selectionProof !== undefined && selected(duty.committeeLength, selectionProof) ? [{ ...duty, selectionProof }] : [];
+  });
+}
+
+/**
+ * The sync committee members of a slot selected to aggregate a subcommittee they sit in
+ * (altair/validator.md#aggregation-selection): one duty per (member, subcommittee) whose combined
+ * proof selects it. `selected(proof)` is `is_sync_committee_aggregator`.
+ */
+export function selectSyncAggregators(
+  members: readonly SyncCommitteeDuty[],
+  combinedProofs: ReadonlyMap<string, Hex>,
+  subcommitteeOf: (seat: number) => number,
+  selected: (proof: Hex) => boolean,
+): SyncContributionDuty[] {
+  return members.flatMap(({ pubkey, validatorIndex, slot, validatorSyncCommitteeIndices }) =>
+    [...new Set(validatorSyncCommitteeIndices.map(subcommitteeOf))].sort((a, b) => a - b).flatMap((subcommitteeIndex) => {
+      const selectionProof = combinedProofs.get(syncSelectionKey(pubkey, subcommitteeIndex));
+      return selectionProof !== undefined && selected(selectionProof) ? [{ pubkey, validatorIndex, slot, subcommitteeIndex, selectionProof }] : [];
+    }),
+  );
+}
+
+/** The root most sync committee messages of the slot were combined over (the lowest on a tie): what contributions aggregate. */
+export function agreedSyncRoot(roots: ReadonlyMap<Hex, number> | undefined): Hex | undefined {
+  return [...(roots ?? new Map<Hex, number>()).entries()].sort(([a, n], [b, m]) => m - n || (a < b ? -1 : 1))[0]?.[0];
 }

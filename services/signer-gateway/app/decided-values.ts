@@ -3,15 +3,18 @@ import { dutyId, type Duty, type Hex, type UnsignedDataSet, type ValidatorDuty }
 /**
  * What the gateway may serve, per duty: the scheduled duties, the decided value and which
  * validators the slashing guard has recorded it for. Serving waits for both (write-ahead).
- * A `signed`-flow duty (RANDAO reveal) has its combined signatures here instead.
+ * A `signed`-flow duty (selection proofs) has its combined signatures here instead.
  */
 export interface DutyView {
   duties?: readonly ValidatorDuty[];
   decided?: { readonly valueHash: Hex; readonly value: UnsignedDataSet };
   approved: Set<Hex>;
   refused: Set<Hex>;
-  /** Group signatures combined for the duty, by group pubkey. */
-  combined: Map<Hex, Hex>;
+  /**
+   * Group signatures combined for a `signed`-flow duty: selection proofs by group pubkey, or by
+   * syncSelectionKey for a sync committee member's per-subcommittee proofs.
+   */
+  combined: Map<string, Hex>;
 }
 
 /** Duties this far behind the newest one seen are forgotten. */

@@ -1,24 +1,18 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import type { BeaconClient, ChainContext } from '#lib/beacon';
-import { verify as blsVerify } from '#lib/bls';
 import { shareIndexOf } from '#lib/config';
 import {
   attesterDutiesOf,
   dutyDeadlineMs,
   epochStartSlot,
   slotAt,
-  FAILURE_REASONS,
-  REJECTION_REASONS,
+  syncSelectionKey,
   dutyId,
-  fromHex,
   isSyncCommitteeDuty,
   type Duty,
-  type DutyType,
   type Hex,
-  type PartialSignature,
   type ProposerUnsignedData,
   type RejectionReason,
 } from '#lib/contracts';
@@ -44,7 +38,9 @@ import {
 } from '../domain/attestation-submission.js';
 import { parseSignedBlock, parseSignedVoluntaryExit, parseSyncCommitteeMessage, produceBlockV3Response } from '../domain/block-submission.js';
 import { idToGroup, pubkeySwap, responseToShareView, type PubkeySwap } from '../domain/pubkey-swap.js';
+import { AggregationRoutes } from './aggregation-routes.js';
 import { DecidedValues } from './decided-values.js';
+import { apiError, ShareIntake, type Accepted, type Refusal } from './share-intake.js';
 
 /**
  * Every route the gateway handles itself; any other passes through to the BN with the pubkey
@@ -62,6 +58,11 @@ export const GATEWAY_ROUTES = [
   'POST /eth/v2/beacon/blinded_blocks',
   'POST /eth/v1/beacon/pool/sync_committees',
   'POST /eth/v1/beacon/pool/voluntary_exits',
+  'POST /eth/v1/validator/beacon_committee_selections',
+  'POST /eth/v1/validator/sync_committee_selections',
+  'GET /eth/v1/validator/aggregate_attestation',
+  'GET /eth/v2/validator/aggregate_attestation',
+  'GET /eth/v1/validator/sync_committee_contribution',
   'POST /eth/v1/validator/aggregate_and_proofs',
   'POST /eth/v2/validator/aggregate_and_proofs',
   'POST /eth/v1/validator/contribution_and_proofs',
@@ -72,12 +73,6 @@ export const GATEWAY_ROUTES = [
 ] as const;
 export type GatewayRoute = (typeof GATEWAY_ROUTES)[number];
 
-/** Beacon API error body (`ErrorMessage` / `IndexedErrorMessage` in the OpenAPI definition). */
-const apiError = (code: number, message: string, failures?: { index: number; message: string }[]) => ({
-  code,
-  message,
-  ...(failures ? { failures } : {}),
-});
 
 /**
  * The Beacon API the node's own VC talks to. Duty data is served only from decided and
@@ -96,6 +91,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly abort = new AbortController();
   private readonly requests: Counter;
   private readonly shareIndex: number;
+  private readonly intake: ShareIntake;
+  private readonly aggregation: AggregationRoutes;
 
   constructor(@Inject(RUNTIME) private readonly rt: ServiceRuntime) {
     this.bn = rt.beacon;
@@ -112,6 +109,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
       labelNames: ['route', 'outcome'],
       registers: [rt.metrics],
     });
+    this.intake = new ShareIntake(rt, this.shareIndex, this.publicShareOf, this.requests, () => this.chain);
+    this.aggregation = new AggregationRoutes(rt, this.values, this.intake, this.requests, this.abort.signal, () => this.chain);
   }
 
   /** The port actually bound (the config may ask for 0 = any free port). */
@@ -130,6 +129,20 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
       ev.on('DutyDecided', (e) => this.update(e.duty, (v) => (v.decided = { valueHash: e.data.valueHash, value: e.data.value })), from),
       ev.on('ProposalApproved', (e) => this.update(e.duty, (v) => e.pubkeys.forEach((pk) => v.approved.add(pk))), from),
       ev.on('ProposalRefused', (e) => this.update(e.duty, (v) => e.pubkeys.forEach((pk) => v.refused.add(pk))), from),
+      // Combined selection proofs, which the DV selection endpoints answer with.
+      ev.on(
+        'SignaturesAggregated',
+        (e) => {
+          if (e.duty.type !== 'prepare_aggregator' && e.duty.type !== 'prepare_sync_contribution') return;
+          const sync = e.duty.type === 'prepare_sync_contribution';
+          this.update(e.duty, (v) => {
+            for (const { pubkey, signature, object } of e.data.signatures) {
+              v.combined.set(sync ? syncSelectionKey(pubkey, Number(object?.['subcommittee_index'])) : pubkey, signature);
+            }
+          });
+        },
+        from,
+      ),
     ]);
     for (const sub of subs) this.closers.push(() => sub.close());
     this.server = this.buildServer();
@@ -166,9 +179,14 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
       'POST /eth/v2/beacon/blinded_blocks': (req, reply) => this.publishBlock(req, reply, 'v2', true),
       'POST /eth/v1/beacon/pool/sync_committees': (req, reply) => this.submitSyncMessages(req, reply),
       'POST /eth/v1/beacon/pool/voluntary_exits': (req, reply) => this.submitVoluntaryExit(req, reply),
-      'POST /eth/v1/validator/aggregate_and_proofs': (req, reply) => this.refuseAggregation(req, reply, 'aggregator'),
-      'POST /eth/v2/validator/aggregate_and_proofs': (req, reply) => this.refuseAggregation(req, reply, 'aggregator'),
-      'POST /eth/v1/validator/contribution_and_proofs': (req, reply) => this.refuseAggregation(req, reply, 'sync_contribution'),
+      'POST /eth/v1/validator/beacon_committee_selections': (req, reply) => this.aggregation.selections(req, reply, 'aggregator'),
+      'POST /eth/v1/validator/sync_committee_selections': (req, reply) => this.aggregation.selections(req, reply, 'sync_contribution'),
+      'GET /eth/v1/validator/aggregate_attestation': (req, reply) => this.aggregation.aggregateAttestation(req, reply, 'v1'),
+      'GET /eth/v2/validator/aggregate_attestation': (req, reply) => this.aggregation.aggregateAttestation(req, reply, 'v2'),
+      'GET /eth/v1/validator/sync_committee_contribution': (req, reply) => this.aggregation.syncCommitteeContribution(req, reply),
+      'POST /eth/v1/validator/aggregate_and_proofs': (req, reply) => this.aggregation.aggregateAndProofs(req, reply, 'v1'),
+      'POST /eth/v2/validator/aggregate_and_proofs': (req, reply) => this.aggregation.aggregateAndProofs(req, reply, 'v2'),
+      'POST /eth/v1/validator/contribution_and_proofs': (req, reply) => this.aggregation.contributionAndProofs(req, reply),
       'POST /eth/v1/validator/duties/attester/:epoch': (req, reply) => this.proxy(req, reply, 'attester_duties'),
       'POST /eth/v1/beacon/states/:state/validators': (req, reply) => this.proxy(req, reply, 'validators', this.idsToGroup(req.body)),
       'GET /eth/v1/beacon/states/:state/validators': (req, reply) => this.proxy(req, reply, 'validators'),
@@ -275,14 +293,14 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
    * (one aggregation bit); from Electra v2 carries SingleAttestations (EIP-7549).
    */
   private async submitAttestations(req: FastifyRequest, reply: FastifyReply, route: 'v1' | 'v2'): Promise<void> {
-    const body = this.jsonArray(req, reply, 'attestations');
+    const body = this.intake.jsonArray(req, reply, 'attestations');
     const chain = this.chain;
     if (!body || !chain) return;
     const version = req.headers['eth-consensus-version'];
     if (route === 'v2' && typeof version !== 'string') {
       return void reply.code(400).send(apiError(400, 'Eth-Consensus-Version header is required on the v2 route'));
     }
-    await this.acceptShares(reply, 'attester', 'pool_attestations', body, (item) => this.acceptAttestation(item, chain, route));
+    await this.intake.acceptShares(reply, 'attester', 'pool_attestations', body, (item) => this.acceptAttestation(item, chain, route));
   }
 
   /** Returns why the attestation is refused, or its partial signature. */
@@ -308,7 +326,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
     const decided = view.decided?.value.type === 'attester' ? view.decided.value.byCommittee[String(duty.committeeIndex)] : undefined;
     if (!decided || !view.approved.has(duty.pubkey)) return refuse('not_approved', `no decided value recorded for ${dutyId(attesterDuty)}`);
     if (!sameAttestationData(decided, attestation.data)) return refuse('data_mismatch', 'the attestation data differs from the decided value');
-    return this.verifiedShare(slot, duty.pubkey, attestationSigningRoot(chain.signing, decided), attestation.signature);
+    return this.intake.verifiedShare(slot, duty.pubkey, attestationSigningRoot(chain.signing, decided), attestation.signature);
   }
 
   /**
@@ -328,9 +346,9 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
     const randaoDuty: Duty = { slot, type: 'randao' };
     const proposer = this.values.view(randaoDuty).duties?.[0];
     if (!proposer) return void reply.code(400).send(apiError(400, `no proposer duty of this cluster at slot ${slot}`));
-    const share = this.verifiedShare(slot, proposer.pubkey, randaoSigningRoot(chain.signing, epochOfSlot(chain.signing, slot)), randaoReveal);
+    const share = this.intake.verifiedShare(slot, proposer.pubkey, randaoSigningRoot(chain.signing, epochOfSlot(chain.signing, slot)), randaoReveal);
     if ('reason' in share) {
-      await this.recordRejections('randao', new Map([[slot, [share]]]));
+      await this.intake.recordRejections('randao', new Map([[slot, [share]]]));
       this.requests.inc({ route: 'produce_block', outcome: '400' });
       return void reply.code(400).send(apiError(400, `randao_reveal refused: ${share.reason}: ${share.detail}`));
     }
@@ -362,12 +380,12 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** The VC's signed block: a share signature over exactly the decided block, or refused. */
   private async publishBlock(req: FastifyRequest, reply: FastifyReply, route: 'v1' | 'v2', blinded: boolean): Promise<void> {
-    const parsed = this.jsonBody(req, reply, 'a signed block');
+    const parsed = this.intake.jsonBody(req, reply, 'a signed block');
     if (!parsed) return;
     const { body, chain } = parsed;
     const version = req.headers['eth-consensus-version'];
     if (route === 'v2' && typeof version !== 'string') return void reply.code(400).send(apiError(400, 'Eth-Consensus-Version header is required on the v2 route'));
-    await this.acceptShares(reply, 'proposer', 'publish_block', [body], (item) => {
+    await this.intake.acceptShares(reply, 'proposer', 'publish_block', [body], (item) => {
       const parsed = parseSignedBlock(item);
       if (!parsed.ok) return { reason: parsed.reason, detail: parsed.detail };
       const { slot } = parsed;
@@ -387,7 +405,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
       }
       const decidedRoot = blockSigningRoot(chain.signing, decided.fork, decided.blinded, decided.block);
       if (root !== decidedRoot) return refuse('data_mismatch', 'the block differs from the decided block');
-      return this.verifiedShare(slot, pubkey, root, parsed.signature);
+      return this.intake.verifiedShare(slot, pubkey, root, parsed.signature);
     });
   }
 
@@ -396,50 +414,18 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
    * pass-through) gave it; the aggregator combines the shares of the root threshold VCs agree on.
    */
   private async submitSyncMessages(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const body = this.jsonArray(req, reply, 'sync committee messages');
+    const body = this.intake.jsonArray(req, reply, 'sync committee messages');
     const chain = this.chain;
     if (!body || !chain) return;
-    await this.acceptShares(reply, 'sync_message', 'pool_sync_committees', body, (item) => {
+    await this.intake.acceptShares(reply, 'sync_message', 'pool_sync_committees', body, (item) => {
       const parsed = parseSyncCommitteeMessage(item);
       if (!parsed.ok) return { reason: parsed.reason, detail: parsed.detail };
       const { slot } = parsed;
       const duty = (this.values.view({ slot, type: 'sync_message' }).duties ?? []).find((d) => isSyncCommitteeDuty(d) && d.validatorIndex === parsed.validatorIndex);
       if (!duty) return { slot, reason: 'unknown_duty', detail: `no sync committee duty at slot ${slot} for validator ${parsed.validatorIndex}` };
       const root = syncCommitteeMessageSigningRoot(chain.signing, slot, parsed.beaconBlockRoot);
-      return this.verifiedShare(slot, duty.pubkey, root, parsed.signature, { beacon_block_root: parsed.beaconBlockRoot });
+      return this.intake.verifiedShare(slot, duty.pubkey, root, parsed.signature, { beacon_block_root: parsed.beaconBlockRoot });
     });
-  }
-
-  /**
-   * Aggregation by a VC without a distributed mode: its selection proof is a share signature,
-   * so its idea of "I am an aggregator" is a coin toss, and what it signed cannot become a
-   * valid aggregate. Refused with the reason recorded, and the duty failed as
-   * `vc_not_distributed`; nothing reaches the BN. (A distributed-mode VC combines its
-   * selection proofs through `beacon_committee_selections` first: not in this build yet.)
-   */
-  private async refuseAggregation(req: FastifyRequest, reply: FastifyReply, type: 'aggregator' | 'sync_contribution'): Promise<void> {
-    const body = this.jsonArray(req, reply, type === 'aggregator' ? 'signed aggregate and proofs' : 'signed contribution and proofs');
-    if (!body) return;
-    const failed = new Map<number, Hex[]>();
-    await this.acceptShares(reply, type, type === 'aggregator' ? 'aggregate_and_proofs' : 'contribution_and_proofs', body, (item) => {
-      const message = (item as { message?: { aggregator_index?: unknown; aggregate?: { data?: { slot?: unknown } }; contribution?: { slot?: unknown } } })?.message;
-      const slot = Number(type === 'aggregator' ? message?.aggregate?.data?.slot : message?.contribution?.slot);
-      const validatorIndex = Number(message?.aggregator_index);
-      if (!Number.isSafeInteger(slot) || slot < 0 || !Number.isSafeInteger(validatorIndex)) {
-        return { reason: 'malformed', detail: 'expected {message: {aggregator_index, aggregate|contribution, selection_proof}, signature}' };
-      }
-      const scheduled = this.values.view({ slot, type: type === 'aggregator' ? 'attester' : 'sync_message' }).duties ?? [];
-      const pubkey = scheduled.find((d) => d.validatorIndex === validatorIndex)?.pubkey;
-      if (pubkey) failed.set(slot, [...(failed.get(slot) ?? []), pubkey]);
-      return { slot, ...(pubkey && { pubkey }), reason: 'no_selection_proof', detail: REJECTION_REASONS.no_selection_proof };
-    });
-    for (const [slot, pubkeys] of failed) {
-      await this.rt.events
-        .record('DutyFailed', { slot, type }, pubkeys, { reason: 'vc_not_distributed', detail: FAILURE_REASONS.vc_not_distributed }, {
-          discriminator: pubkeys.map((pk) => pk.slice(2, 10)).join(''),
-        })
-        .catch((error: unknown) => this.rt.log.warn('could not record DutyFailed', { error: String(error) }));
-    }
   }
 
   /**
@@ -448,7 +434,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
    * epoch; the aggregator combines the shares once threshold operators have.
    */
   private async submitVoluntaryExit(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const json = this.jsonBody(req, reply, 'a SignedVoluntaryExit');
+    const json = this.intake.jsonBody(req, reply, 'a SignedVoluntaryExit');
     if (!json) return;
     const { chain } = json;
     const parsed = parseSignedVoluntaryExit(json.body);
@@ -468,102 +454,8 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
     }
     if (!pubkey || !this.publicShareOf.has(pubkey)) return void reply.code(400).send(apiError(400, `validator ${validatorIndex} is not a validator of this cluster`));
     const object = { epoch: String(epoch), validator_index: String(validatorIndex) };
-    await this.acceptShares(reply, 'exit', 'voluntary_exits', [parsed.signature], (signature) =>
-      this.verifiedShare(slot, pubkey, voluntaryExitSigningRoot(chain.signing, object), String(signature), object),
+    await this.intake.acceptShares(reply, 'exit', 'voluntary_exits', [parsed.signature], (signature) =>
+      this.intake.verifiedShare(slot, pubkey, voluntaryExitSigningRoot(chain.signing, object), String(signature), object),
     );
   }
-
-  /** A share signature checked against this node's public share of the validator. */
-  private verifiedShare(slot: number, pubkey: Hex, signingRoot: Hex, signature: string, object?: Readonly<Record<string, string>>): Accepted {
-    const publicShare = this.publicShareOf.get(pubkey);
-    let valid = false;
-    try {
-      valid = !!publicShare && blsVerify(fromHex(publicShare), fromHex(signingRoot), fromHex(signature));
-    } catch {
-      valid = false;
-    }
-    if (!valid) return { slot, pubkey, reason: 'invalid_signature', detail: "the signature does not verify under this node's public share" };
-    return { slot, partial: { pubkey, shareIndex: this.shareIndex, signingRoot, signature: signature.toLowerCase() as Hex, ...(object && { object }) } };
-  }
-
-  /** Parses a JSON array body, answering 400 itself when it is not one. */
-  private jsonArray(req: FastifyRequest, reply: FastifyReply, what: string): unknown[] | undefined {
-    const parsed = this.jsonBody(req, reply, `an array of ${what}`);
-    if (parsed && !Array.isArray(parsed.body)) {
-      void reply.code(400).send(apiError(400, `expected an array of ${what}`));
-      return undefined;
-    }
-    return parsed?.body as unknown[] | undefined;
-  }
-
-  /** Parses a JSON body once the chain is known, answering 400 (not JSON) or 503 (starting) itself. */
-  private jsonBody(req: FastifyRequest, reply: FastifyReply, what: string): { readonly body: unknown; readonly chain: ChainContext } | undefined {
-    let body: unknown;
-    try {
-      body = JSON.parse(String(req.body ?? ''));
-    } catch {
-      void reply.code(400).send(apiError(400, `body is not JSON: expected ${what}`));
-      return undefined;
-    }
-    if (!this.chain) {
-      void reply.code(503).send(apiError(503, 'node is starting'));
-      return undefined;
-    }
-    return { body, chain: this.chain };
-  }
-
-  /**
-   * The common end of every share-signature route: accepted shares are recorded per slot
-   * (PartialSignatureSubmitted), refused ones too (PartialSignaturesRejected: the VC signed, and
-   * this is why it did not count), and the VC gets 200 or an IndexedErrorMessage.
-   */
-  private async acceptShares(reply: FastifyReply, type: DutyType, route: string, items: readonly unknown[], accept: (item: unknown) => Accepted): Promise<void> {
-    const failures: { index: number; message: string }[] = [];
-    const accepted = new Map<number, PartialSignature[]>();
-    const refused = new Map<number, Refusal[]>();
-    items.forEach((item, index) => {
-      const outcome = accept(item);
-      if ('partial' in outcome) {
-        accepted.set(outcome.slot, [...(accepted.get(outcome.slot) ?? []), outcome.partial]);
-        return;
-      }
-      failures.push({ index, message: `${outcome.reason}: ${outcome.detail}` });
-      if (outcome.slot !== undefined) refused.set(outcome.slot, [...(refused.get(outcome.slot) ?? []), outcome]);
-    });
-    for (const [slot, partials] of accepted) {
-      await this.rt.events.record('PartialSignatureSubmitted', { slot, type }, partials.map((p) => p.pubkey), { partials }, {
-        discriminator: partials.map((p) => p.pubkey.slice(2, 10)).join(''),
-      });
-    }
-    await this.recordRejections(type, refused);
-    this.requests.inc({ route, outcome: failures.length > 0 ? '400' : '200' });
-    if (failures.length > 0) {
-      this.rt.log.warn('VC submitted share signatures that were refused', { route, count: failures.length, first: failures[0]?.message });
-      return void reply.code(400).send(apiError(400, `some ${route} submissions were refused`, failures));
-    }
-    await reply.code(200).send();
-  }
-
-  private async recordRejections(type: DutyType, refused: ReadonlyMap<number, readonly Refusal[]>): Promise<void> {
-    for (const [slot, refusals] of refused) {
-      const rejections = refusals.map((r) => ({ pubkey: r.pubkey ?? ('0x' as Hex), reason: r.reason }));
-      await this.rt.events
-        .record('PartialSignaturesRejected', { slot, type }, [...new Set(refusals.flatMap((r) => (r.pubkey ? [r.pubkey] : [])))], {
-          shareIndex: this.shareIndex,
-          rejections,
-        }, { discriminator: `refused-${createHash('sha256').update(JSON.stringify(rejections)).digest('hex').slice(0, 16)}` })
-        .catch((error: unknown) => this.rt.log.warn('could not record PartialSignaturesRejected', { error: String(error) }));
-    }
-  }
-}
-
-/** A VC share signature that counts: the slot it belongs to and its partial. */
-type Accepted = { readonly slot: number; readonly partial: PartialSignature } | Refusal;
-
-/** Why a VC's share signature was refused; slot and pubkey when it could be attributed. */
-interface Refusal {
-  readonly slot?: number;
-  readonly pubkey?: Hex;
-  readonly reason: RejectionReason;
-  readonly detail: string;
 }

@@ -98,6 +98,8 @@ export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDe
     const chain = this.chain;
     if (!chain) return;
     const duties = this.duties.get(event.correlationId) ?? [];
+    const { value } = event.data;
+    if (value.type === 'aggregator' || value.type === 'sync_contribution') return this.approveUnslashable(event, duties);
     // A decided value is attestations or one block; both are recorded before anything is served.
     const { attempts: attestations, blocks } = slashingAttemptsOf(decidedSigningItems(chain.signing, duties, event.data.value));
     const attempts = event.data.value.type === 'proposer' ? blocks : attestations;
@@ -139,6 +141,22 @@ export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDe
     if (approved.length > 0) {
       await this.rt.events.record('ProposalApproved', event.duty, approved, { valueHash: event.data.valueHash }, { causationId: event.id });
     }
+  }
+
+  /**
+   * An AggregateAndProof or ContributionAndProof is not slashable (EIP-3076 keeps no history of
+   * them): approved for the validators it names, with nothing recorded, so the gateway and the
+   * aggregator see one gate for every decided value.
+   */
+  private async approveUnslashable(event: CohortEvent<'DutyDecided'>, duties: readonly ValidatorDuty[]): Promise<void> {
+    const chain = this.chain;
+    if (!chain) return;
+    const approved = [...new Set(decidedSigningItems(chain.signing, duties, event.data.value).map((item) => item.pubkey))];
+    if (approved.length === 0) {
+      this.rt.log.error('decided value names no scheduled validator; nothing served', { duty: event.correlationId });
+      return;
+    }
+    await this.rt.events.record('ProposalApproved', event.duty, approved, { valueHash: event.data.valueHash }, { causationId: event.id });
   }
 
   private prune(slot: number): void {

@@ -1,8 +1,8 @@
 import { initBls } from '#lib/bls';
-import { type AnyCohortEvent, type Duty, type EventType, type Hex } from '#lib/contracts';
+import { dutyId, type AnyCohortEvent, type Duty, type EventType, type Hex } from '#lib/contracts';
 import { type EventSource, type SlotRange } from '#lib/audit';
 import { replayAggregation, type AggregationInputs } from './aggregation.replay.js';
-import { slashingAttempts, replaySlashing, type SlashingReplay } from './slashing.replay.js';
+import { replayDecided, type SlashingReplay } from './slashing.replay.js';
 import { factsOf, type Fact, type ReplayedStage } from './facts.js';
 
 /**
@@ -112,7 +112,7 @@ export async function replay(source: EventSource, opts: ReplayOptions): Promise<
   const { slots } = opts;
   await initBls(); // threshold sets are recombined (herumi) as the aggregator does
   const node = opts.node ?? (await firstNode(source, slots));
-  const slashing: SlashingReplay = { state: undefined, dutiesBySlot: new Map() };
+  const slashing: SlashingReplay = { state: undefined, dutiesById: new Map() };
   const historyEvents = slots.from > 0 ? await rebuildHistory(source, slashing, { from: 0, to: slots.from - 1 }, node) : 0;
 
   const open = new Map<string, OpenDuty>();
@@ -182,28 +182,28 @@ export async function replay(source: EventSource, opts: ReplayOptions): Promise<
 /** The slashing guard's step for one recorded event: a decided value is recorded against the history. */
 function slashingStep(slashing: SlashingReplay, event: AnyCohortEvent): Fact[] {
   if (event.type === 'DutyScheduled') {
-    slashing.dutiesBySlot.set(event.duty.slot, event.data.duties);
-    for (const slot of slashing.dutiesBySlot.keys()) if (slot < event.duty.slot - OPEN_SLOTS) slashing.dutiesBySlot.delete(slot);
+    slashing.dutiesById.set(dutyId(event.duty), { slot: event.duty.slot, duties: event.data.duties });
+    for (const [id, { slot }] of slashing.dutiesById) if (slot < event.duty.slot - OPEN_SLOTS) slashing.dutiesById.delete(id);
     return [];
   }
   if (event.type !== 'DutyDecided') return [];
-  return replaySlashing(slashing, slashingAttempts(slashing.dutiesBySlot.get(event.duty.slot) ?? [], event.data.value), event.data.valueHash);
+  return replayDecided(slashing, slashing.dutiesById.get(dutyId(event.duty))?.duties ?? [], event.data.value, event.data.valueHash);
 }
 
 /** The history before the range: every earlier decided value, through the same decider (facts discarded). */
 async function rebuildHistory(source: EventSource, slashing: SlashingReplay, slots: SlotRange, node: string | undefined): Promise<number> {
   let read = 0;
   // Two reads the event store filters by type (a wide range is otherwise a scan of everything).
-  const scheduled = new Map<number, AnyCohortEvent>();
+  const scheduled = new Map<string, AnyCohortEvent>();
   for await (const e of source.read({ slots, eventType: 'DutyScheduled', ...(node !== undefined && { node }) })) {
     read++;
-    scheduled.set(e.duty.slot, e);
+    scheduled.set(dutyId(e.duty), e);
   }
   for await (const e of source.read({ slots, eventType: 'DutyDecided', ...(node !== undefined && { node }) })) {
     read++;
     if (e.type !== 'DutyDecided') continue;
-    const duties = scheduled.get(e.duty.slot);
-    replaySlashing(slashing, slashingAttempts(duties?.type === 'DutyScheduled' ? duties.data.duties : [], e.data.value), e.data.valueHash);
+    const duties = scheduled.get(dutyId(e.duty));
+    replayDecided(slashing, duties?.type === 'DutyScheduled' ? duties.data.duties : [], e.data.value, e.data.valueHash);
   }
   return read;
 }

@@ -1,12 +1,13 @@
-import { attesterDutiesOf, type Hex, type UnsignedDataSet, type ValidatorDuty } from '#lib/contracts';
-import { attestationDataRoot } from '#lib/signing';
-import { decideSlashing, emptySlashingState, evolveSlashing, type AttestationAttempt, type SlashingState } from '#service/slashing-guard';
+import { attesterDutiesOf, isAggregatorDuty, isSyncContributionDuty, toHex, type Hex, type UnsignedDataSet, type ValidatorDuty } from '#lib/contracts';
+import { attestationDataRoot, blockRoot, isBlockFork } from '#lib/signing';
+import { decideSlashing, emptySlashingState, evolveSlashing, type AttestationAttempt, type BlockAttempt, type SlashingState } from '#service/slashing-guard';
 import { approvedFact, refusedFact, type Fact } from './facts.js';
 
 /** The slashing guard's state during a replay: its history, and the duties of recent slots. */
 export interface SlashingReplay {
   state: SlashingState | undefined;
-  readonly dutiesBySlot: Map<number, readonly ValidatorDuty[]>;
+  /** Scheduled validator duties by duty id (`slot/type`): one slot has several duties. */
+  readonly dutiesById: Map<string, { readonly slot: number; readonly duties: readonly ValidatorDuty[] }>;
 }
 
 /**
@@ -16,7 +17,6 @@ export interface SlashingReplay {
  * EIP-3076 compares — is the same).
  */
 export function slashingAttempts(duties: readonly ValidatorDuty[], value: UnsignedDataSet): AttestationAttempt[] {
-  // Block proposals are not replayed yet: their history is separate from attestations', so leaving them out changes no attestation verdict.
   if (value.type !== 'attester') return [];
   const roots = new Map<string, Hex>();
   return attesterDutiesOf(duties).flatMap((duty) => {
@@ -30,6 +30,41 @@ export function slashingAttempts(duties: readonly ValidatorDuty[], value: Unsign
     }
     return [{ pubkey: duty.pubkey, sourceEpoch: Number(data.source.epoch), targetEpoch: Number(data.target.epoch), signingRoot: root }];
   });
+}
+
+/** A decided block as the guard records it, with the block root standing in for the signing root (as above). */
+export function blockAttempts(duties: readonly ValidatorDuty[], value: UnsignedDataSet): BlockAttempt[] {
+  if (value.type !== 'proposer' || !isBlockFork(value.fork)) return [];
+  const proposer = duties.find((d) => String(d.validatorIndex) === value.block.proposer_index && d.slot === Number(value.block.slot));
+  if (!proposer) return [];
+  return [{ pubkey: proposer.pubkey, slot: Number(value.block.slot), signingRoot: toHex(blockRoot(value.fork, value.blinded, value.block)) }];
+}
+
+/** Aggregates and contributions are not slashable: the guard approves the validators they name (SlashingGuardConsumer.approveUnslashable). */
+export function unslashableApprovals(duties: readonly ValidatorDuty[], value: UnsignedDataSet, valueHash: Hex): Fact[] {
+  const named =
+    value.type === 'aggregator'
+      ? duties.filter(isAggregatorDuty).filter((d) => value.byCommittee[String(d.committeeIndex)] !== undefined)
+      : value.type === 'sync_contribution'
+        ? duties.filter(isSyncContributionDuty).filter((d) => value.bySubcommittee[String(d.subcommitteeIndex)] !== undefined)
+        : [];
+  return [...new Set(named.map((d) => d.pubkey))].map((pubkey) => approvedFact(pubkey, valueHash));
+}
+
+/** A decided value through the guard's decider (attestations or a block); returns the facts the guard would have recorded. */
+export function replayDecided(slashing: SlashingReplay, duties: readonly ValidatorDuty[], value: UnsignedDataSet, valueHash: Hex): Fact[] {
+  if (value.type === 'aggregator' || value.type === 'sync_contribution') return unslashableApprovals(duties, value, valueHash);
+  if (value.type === 'attester') return replaySlashing(slashing, slashingAttempts(duties, value), valueHash);
+  const attempts = blockAttempts(duties, value);
+  if (attempts.length === 0) return [];
+  const events = decideSlashing({ kind: 'RecordBlocks', attempts }, slashing.state ?? emptySlashingState);
+  slashing.state = evolveSlashing(slashing.state ?? emptySlashingState, events);
+  const refusals = events.flatMap((e) => (e.kind === 'BlocksRefused' ? e.refusals : []));
+  const refused = new Set<Hex>(refusals.map((r) => r.pubkey));
+  return [
+    ...refusals.map((r) => refusedFact(r.pubkey, r.reason, valueHash)),
+    ...attempts.filter((a) => !refused.has(a.pubkey)).map((a) => approvedFact(a.pubkey, valueHash)),
+  ];
 }
 
 /** `RecordAttestations` through the guard's decider; returns the facts the guard would have recorded. */
