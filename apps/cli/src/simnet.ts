@@ -59,7 +59,7 @@ export interface SimnetOptions {
   readonly vcOptions?: VcOptions | ((index: number) => VcOptions);
   /**
    * `all`: the chain hands the cluster proposals and a sync committee, and the VCs do every duty
-   * a stock VC does. `attester` (the default): attestations alone, the pipeline the fault
+   * a VC does, aggregation in its distributed mode (DV selection endpoints). `attester` (the default): attestations alone, the pipeline the fault
    * scenarios are about (the chain's proposers and sync committee are outside the cluster).
    */
   readonly duties?: 'attester' | 'all';
@@ -254,6 +254,8 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
         cluster: view,
         p2p: { privateKey: toHex(dealt.identityKeys[index] as Uint8Array) },
         gateway: { host: '127.0.0.1', port: ports[n + index] },
+        // Attestation-only runs stand for stock VCs without a distributed mode: no aggregation duties.
+        duties: { aggregation: opts.duties === 'all' },
         observability: { logLevel: opts.logLevel ?? 'warn' },
       });
       const history = opts.slashingImports?.get(index);
@@ -268,7 +270,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
             name: `vc${index}`,
             beaconUrl: (await opts.vcBeaconUrl?.(index, `http://127.0.0.1:${ports[n + index]}`)) ?? `http://127.0.0.1:${ports[n + index]}`,
             secretKeys: dealt.shareSecrets[index] ?? [],
-            ...(opts.duties === 'all' && { proposals: true, syncCommittee: true }),
+            ...(opts.duties === 'all' && { proposals: true, syncCommittee: true, aggregation: true, distributed: true }),
             ...(typeof opts.vcOptions === 'function' ? opts.vcOptions(index) : opts.vcOptions),
             signWithWrongKey: opts.wrongVcKeys?.includes(index) ?? false,
           });

@@ -53,6 +53,7 @@ describe('parseNodeConfig', () => {
     expect(config.nats.url).toBe('nats://127.0.0.1:4222');
     expect(config.gateway).toEqual({ host: '127.0.0.1', port: 3600 });
     expect(config.retention).toEqual({});
+    expect(config.duties).toEqual({ aggregation: true });
     expect(config.observability).toEqual({ metricsHost: '127.0.0.1', metricsPortBase: 0, logLevel: 'info' });
     expect(config.cluster.name).toBe('cohort');
     expect(config.cluster.threshold).toBe(3);
@@ -76,6 +77,11 @@ describe('parseNodeConfig', () => {
     expect(config.beacon.timeoutMs).toBe(1500);
     expect(config.gateway.host).toBe('0.0.0.0');
     expect(config.observability).toMatchObject({ logLevel: 'debug', metricsPortBase: 9100, otlpEndpoint: 'http://127.0.0.1:4318/v1/traces' });
+  });
+
+  it('turns the aggregation duties off only for a boolean false, and names anything else', () => {
+    expect(parseNodeConfig({ ...validInput(), duties: { aggregation: false } }).duties).toEqual({ aggregation: false });
+    expect(problemsOf({ ...validInput(), duties: { aggregation: 'no' } })).toEqual(['duties.aggregation: must be true or false, got "no"']);
   });
 
   it('normalises hex to lower case', () => {

@@ -35,6 +35,13 @@ export interface NodeConfig {
   readonly p2p: { readonly privateKey: Hex };
   readonly gateway: { readonly host: string; readonly port: number };
   /**
+   * `aggregation` (default true): run the aggregation duties, which need every operator's VC in
+   * its distributed mode (it sends its selection proofs to the DV selection endpoints). With a
+   * VC that has none, every aggregation fails as `vc_not_distributed`; `false` says so once,
+   * at start, and schedules none.
+   */
+  readonly duties: { readonly aggregation: boolean };
+  /**
    * Limits of the audit log (COHORT_EVENTS); absent fields take the event log's defaults
    * (30 days, 10 GiB). The slashing history is never limited.
    */
@@ -92,6 +99,7 @@ export function parseNodeConfig(input: unknown): NodeConfig {
     },
     p2p: { privateKey: r.hex('p2p.privateKey', 32) },
     gateway: { host: r.optStr('gateway.host') ?? '127.0.0.1', port: r.int('gateway.port', 0, 65535) },
+    duties: { aggregation: r.optBool('duties.aggregation') ?? true },
     retention: optional({
       eventsMaxAgeMs: r.optInt('retention.eventsMaxAgeMs', 0),
       eventsMaxBytes: r.optInt('retention.eventsMaxBytes', 0),
@@ -128,6 +136,7 @@ interface Reader {
   optStr(path: string): string | undefined;
   int(path: string, min?: number, max?: number): number;
   optInt(path: string, min?: number, max?: number): number | undefined;
+  optBool(path: string): boolean | undefined;
   hex(path: string, bytes: number): Hex;
   url(path: string): string;
   array<T>(path: string, item: (element: Reader) => T): T[];
@@ -161,6 +170,10 @@ function reader(input: unknown, base: string, problems: string[]): Reader {
     },
     optInt(path: string, min = -Infinity, max = Infinity): number | undefined {
       return get(path) === undefined ? undefined : self.int(path, min, max);
+    },
+    optBool(path: string): boolean | undefined {
+      const v = get(path);
+      return v === undefined || typeof v === 'boolean' ? v : fail(full(path), `must be true or false, got ${JSON.stringify(v)}`, undefined);
     },
     hex(path: string, bytes: number): Hex {
       const v = get(path);

@@ -15,7 +15,7 @@ export const FAILURE_REASONS = {
   deadline_expired: 'the duty deadline passed before the step could run',
   no_randao_reveal: 'the RANDAO reveal was not combined from threshold share signatures in time, so no block could be requested',
   vc_not_distributed:
-    'the VC aggregated without combining its selection proof through the cluster (DV selection endpoints): without a distributed mode it cannot do aggregation duties',
+    'the VC did not combine its selection proofs through the cluster (DV selection endpoints), or aggregated without them: without a distributed mode it cannot do aggregation duties',
   partial_signatures_disagree: 'share signatures arrived over different data (e.g. VCs saw different head roots) and none reached threshold',
 } as const;
 

@@ -40,6 +40,7 @@ import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
 import {
   decide,
   evolve,
+  failureReasonOf,
   initialAggregationState,
   type AggregationCommand,
   type AggregationDefinition,
@@ -393,7 +394,10 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
         return;
       case 'DutyExpired': {
         const byReason = new Map<FailureReason, Hex[]>();
-        for (const f of event.failures) byReason.set(f.reason, [...(byReason.get(f.reason) ?? []), f.pubkey]);
+        for (const f of event.failures) {
+          const reason = failureReasonOf(duty.type, f.reason);
+          byReason.set(reason, [...(byReason.get(reason) ?? []), f.pubkey]);
+        }
         for (const [reason, pubkeys] of byReason) {
           this.outcomes.inc({ outcome: reason }, pubkeys.length);
           this.rt.log.warn('duty failed', { duty: dutyId(duty), validators: pubkeys.length, reason });

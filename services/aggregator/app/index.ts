@@ -2,6 +2,7 @@ export * from './aggregator.module.js';
 export {
   decide as decideAggregation,
   evolve as evolveAggregation,
+  failureReasonOf,
   initialAggregationState,
   type AggregationCommand,
   type AggregationDefinition,

@@ -3,6 +3,7 @@ import type { Hex } from '#lib/contracts';
 import {
   decide,
   evolve,
+  failureReasonOf,
   initialAggregationState,
   type AggregationCommand,
   type AggregationDefinition,
@@ -238,5 +239,15 @@ describe('aggregation decider: signed-flow duties (no root decided beforehand)',
       }).when({ kind: 'ExpireDuty' });
       expect(expired).toEqual({ kind: 'DutyExpired', failures: [{ pubkey: V1, reason: 'insufficient_partial_signatures' }] });
     });
+  });
+
+  it('a selection proof this node\'s VC never sent is a VC without a distributed mode; other reasons and duties stay as decided', () => {
+    const [expired] = given(scheduled(V1), expected(V1), recorded(2, V1)).when({ kind: 'ExpireDuty' });
+    const reason = expired?.kind === 'DutyExpired' ? expired.failures[0]?.reason : undefined;
+    expect(reason).toBe('no_local_signature');
+    expect(failureReasonOf('prepare_aggregator', 'no_local_signature')).toBe('vc_not_distributed');
+    expect(failureReasonOf('prepare_sync_contribution', 'no_local_signature')).toBe('vc_not_distributed');
+    expect(failureReasonOf('attester', 'no_local_signature')).toBe('no_local_signature');
+    expect(failureReasonOf('prepare_aggregator', 'insufficient_partial_signatures')).toBe('insufficient_partial_signatures');
   });
 });

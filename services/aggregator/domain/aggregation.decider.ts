@@ -1,4 +1,4 @@
-import { assertNever, type FailureReason, type Hex, type RejectionReason } from '#lib/contracts';
+import { assertNever, type DutyType, type FailureReason, type Hex, type RejectionReason } from '#lib/contracts';
 
 /**
  * Collects share signatures for one duty until `threshold` distinct valid shares exist per
@@ -208,6 +208,16 @@ function failuresAtDeadline(state: AggregationState, def: AggregationDefinition)
           : 'insufficient_partial_signatures';
     return [{ pubkey, reason }];
   });
+}
+
+/**
+ * The reason a validator's part of a duty of `type` failed, as recorded: a selection proof this
+ * node's VC never sent means the VC never called the DV selection endpoints (no distributed
+ * mode), which is what an operator has to fix.
+ */
+export function failureReasonOf(type: DutyType, reason: FailureReason): FailureReason {
+  const prepare = type === 'prepare_aggregator' || type === 'prepare_sync_contribution';
+  return prepare && reason === 'no_local_signature' ? 'vc_not_distributed' : reason;
 }
 
 export function evolve(state: AggregationState, event: AggregationEvent): AggregationState {

@@ -100,6 +100,7 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     this.chain = await this.rt.loadChain(this.abort.signal);
+    if (!this.rt.config.duties.aggregation) this.rt.log.warn('aggregation duties are off (duties.aggregation = false): no aggregates or sync contributions from this cluster');
     const combined = await this.rt.events.on('SignaturesAggregated', (e) => {
       const { slot } = e.duty;
       switch (e.duty.type) {
@@ -192,6 +193,7 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
             count += slotDuties.length;
             this.at(attestationDueMs(chain.timing, slot), () => this.fetchAttestationData(duty, committeesOf(slotDuties), slotDuties.map((d) => d.pubkey)));
             // Aggregation: the VCs' selection proofs are combined first (DV selection endpoints).
+            if (!this.rt.config.duties.aggregation) continue;
             await this.schedule({ slot, type: 'prepare_aggregator' }, slotDuties);
             this.slotAggregation(slot).attesters = slotDuties;
             this.at(this.slotFraction(slot, AGGREGATORS_SETTLED_AT), () => this.settleAggregators(slot));
@@ -219,6 +221,7 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
             const slotMembers = members.map((m) => ({ ...m, slot }));
             if (!(await this.schedule({ slot, type: 'sync_message' }, slotMembers))) continue;
             count += members.length;
+            if (!this.rt.config.duties.aggregation) continue;
             await this.schedule({ slot, type: 'prepare_sync_contribution' }, slotMembers);
             this.slotAggregation(slot).syncMembers = slotMembers;
             this.at(this.slotFraction(slot, AGGREGATORS_SETTLED_AT), () => this.settleSyncAggregators(slot));

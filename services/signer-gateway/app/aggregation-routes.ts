@@ -61,12 +61,21 @@ export class AggregationRoutes {
     private readonly chain: () => ChainContext | undefined,
   ) {}
 
+  /** With `duties.aggregation` off, the VC is told why on every aggregation route. */
+  private refusedWhenOff(reply: FastifyReply, route: string): boolean {
+    if (this.rt.config.duties.aggregation) return false;
+    this.requests.inc({ route, outcome: 'aggregation_off' });
+    void reply.code(400).send(apiError(400, "aggregation duties are off in this node's configuration (duties.aggregation = false)"));
+    return true;
+  }
+
   /**
    * `POST /eth/v1/validator/beacon_committee_selections` (and `sync_committee_selections`):
    * each share of a selection proof is verified and recorded for the prepare duty; the answer
    * waits for the cluster's combined proofs, up to the duty's deadline.
    */
   async selections(req: FastifyRequest, reply: FastifyReply, aggregation: Aggregation): Promise<void> {
+    if (this.refusedWhenOff(reply, 'selections')) return;
     const sync = aggregation === 'sync_contribution';
     const body = this.intake.jsonArray(req, reply, sync ? 'sync committee selections' : 'beacon committee selections');
     const chain = this.chain();
@@ -111,6 +120,7 @@ export class AggregationRoutes {
    * the cluster decided for the committee, once the slashing guard's gate approved it.
    */
   async aggregateAttestation(req: FastifyRequest, reply: FastifyReply, route: 'v1' | 'v2'): Promise<void> {
+    if (this.refusedWhenOff(reply, 'aggregate_attestation')) return;
     const query = req.query as Record<string, string | undefined>;
     const slot = Number(query['slot']);
     const dataRoot = query['attestation_data_root']?.toLowerCase();
@@ -152,6 +162,7 @@ export class AggregationRoutes {
 
   /** `GET /eth/v1/validator/sync_committee_contribution`: the contribution the cluster decided for the subcommittee. */
   async syncCommitteeContribution(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (this.refusedWhenOff(reply, 'sync_committee_contribution')) return;
     const query = req.query as Record<string, string | undefined>;
     const slot = Number(query['slot']);
     const subcommittee = query['subcommittee_index'];
@@ -186,6 +197,7 @@ export class AggregationRoutes {
 
   /** `POST /eth/v2/validator/aggregate_and_proofs` (and the removed v1): each a share of the aggregator's signature over the decided aggregate. */
   async aggregateAndProofs(req: FastifyRequest, reply: FastifyReply, route: 'v1' | 'v2'): Promise<void> {
+    if (this.refusedWhenOff(reply, 'aggregate_and_proofs')) return;
     const body = this.intake.jsonArray(req, reply, 'signed aggregate and proofs');
     const chain = this.chain();
     if (!body || !chain) return;
@@ -220,6 +232,7 @@ export class AggregationRoutes {
 
   /** `POST /eth/v1/validator/contribution_and_proofs`: each a share of the aggregator's signature over the decided contribution. */
   async contributionAndProofs(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (this.refusedWhenOff(reply, 'contribution_and_proofs')) return;
     const body = this.intake.jsonArray(req, reply, 'signed contribution and proofs');
     const chain = this.chain();
     if (!body || !chain) return;

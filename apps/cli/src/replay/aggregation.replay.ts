@@ -1,8 +1,9 @@
 import { combinePartialSignatures, findInvalid } from '#lib/bls';
-import { assertNever, fromHex, toHex, type AnyCohortEvent } from '#lib/contracts';
+import { assertNever, fromHex, toHex, type AnyCohortEvent, type DutyType } from '#lib/contracts';
 import {
   decideAggregation,
   evolveAggregation,
+  failureReasonOf,
   initialAggregationState,
   type AggregationCommand,
   type AggregationDefinition,
@@ -36,6 +37,7 @@ export function replayAggregation(inputs: AggregationInputs): Fact[] {
       : // nothing approved: the parameters only matter for partials (rejected anyway) and the deadline's reasons (no_consensus)
         { threshold: Number.MAX_SAFE_INTEGER, totalShares: Math.max(maxPeerShare, selfShare ?? 0), selfShareIndex: selfShare ?? 0 };
 
+  const dutyType = inputs.events[0]?.duty.type ?? 'attester';
   let state: AggregationState = initialAggregationState;
   let rootsKnown = 0;
   const early: AggregationCommand[] = [];
@@ -44,7 +46,7 @@ export function replayAggregation(inputs: AggregationInputs): Fact[] {
   const apply = (command: AggregationCommand) => {
     const events = decideAggregation(command, state, def);
     for (const event of events) state = evolveAggregation(state, event);
-    for (const event of events) facts.push(...effects(event, def, thresholdSets));
+    for (const event of events) facts.push(...effects(event, def, thresholdSets, dutyType));
   };
   for (const e of inputs.events) {
     switch (e.type) {
@@ -103,7 +105,7 @@ function aggregates(sets: readonly ThresholdSet[]): Fact[] {
   return combined.map(({ set, signature }, i) => (invalid.has(i) ? failedFact(set.pubkey, 'aggregate_invalid') : aggregatedFact(set.pubkey, toHex(signature))));
 }
 
-function effects(event: AggregationEvent, def: AggregationDefinition, thresholdSets: ThresholdSet[]): Fact[] {
+function effects(event: AggregationEvent, def: AggregationDefinition, thresholdSets: ThresholdSet[], dutyType: DutyType): Fact[] {
   switch (event.kind) {
     case 'PartialsRecorded':
       return event.shareIndex === def.selfShareIndex ? [] : event.partials.map((p) => partialRecordedFact(p.pubkey, event.shareIndex));
@@ -113,7 +115,7 @@ function effects(event: AggregationEvent, def: AggregationDefinition, thresholdS
       thresholdSets.push(...event.sets); // combined and verified together, once the duty is replayed
       return [];
     case 'DutyExpired':
-      return event.failures.map((f) => failedFact(f.pubkey, f.reason));
+      return event.failures.map((f) => failedFact(f.pubkey, failureReasonOf(dutyType, f.reason)));
     case 'ValidatorsScheduled':
     case 'ValidatorsRefused':
     case 'SignaturesExpected':
