@@ -1,6 +1,6 @@
 import { PublicKey, Signature, verify, verifyMultipleAggregateSignatures, type SignatureSet } from '@chainsafe/blst';
 import { ssz } from '@lodestar/types';
-import { fromHex, type Hex } from '#lib/contracts';
+import { fromHex, toHex, type Hex } from '#lib/contracts';
 import {
   attestationDataRoot,
   attestationSigningRoot,
@@ -16,6 +16,8 @@ export interface PooledAttestation {
   readonly pubkey: Hex;
   readonly committeeIndex: number;
   readonly dataRoot: Hex;
+  /** The attester's signature, kept for aggregation. */
+  readonly signature: Hex;
 }
 
 /** Why the pool refused item `index` of a submission (Beacon API `IndexedErrorMessage.failures`). */
@@ -115,7 +117,7 @@ function candidateOf(
   }
   const pubkey = ctx.validatorPubkeys[validatorIndex] as Hex;
   const set: SignatureSet = { msg: fromHex(attestationSigningRoot(ctx.signing, dataJson)), pk: PublicKey.fromBytes(fromHex(pubkey)), sig };
-  return { ok: true, candidate: { index, slot, validatorIndex, pubkey, committeeIndex, dataRoot, set } };
+  return { ok: true, candidate: { index, slot, validatorIndex, pubkey, committeeIndex, dataRoot, signature: toHex(signature), set } };
 }
 
 /**
@@ -138,4 +140,38 @@ export function checkPoolAttestations(
   }
   failures.sort((a, b) => a.index - b.index);
   return { accepted, failures };
+}
+
+/** One attester's vote in the pool, as aggregation reads it. */
+export interface PoolVote {
+  readonly validatorIndex: number;
+  readonly committeeIndex: number;
+  readonly signature: Hex;
+}
+
+/**
+ * The pool's votes by (slot, data root), one per attester: what `aggregate_attestation` folds
+ * into an aggregate. Before Electra the data root names the committee (`data.index`); from
+ * Electra every committee of a slot shares one data root, so each vote keeps its committee.
+ */
+export class AttestationVotes {
+  private readonly bySlotAndRoot = new Map<string, Map<number, PoolVote>>();
+
+  add(attestation: PooledAttestation): void {
+    const key = `${attestation.slot}/${attestation.dataRoot}`;
+    let votes = this.bySlotAndRoot.get(key);
+    if (!votes) {
+      votes = new Map();
+      this.bySlotAndRoot.set(key, votes);
+    }
+    // The first valid signature of an attester stands; a repeat signs the same root anyway.
+    if (!votes.has(attestation.validatorIndex)) {
+      votes.set(attestation.validatorIndex, { validatorIndex: attestation.validatorIndex, committeeIndex: attestation.committeeIndex, signature: attestation.signature });
+    }
+  }
+
+  /** Votes over `dataRoot` at `slot`, in the order they arrived. */
+  at(slot: number, dataRoot: Hex): readonly PoolVote[] {
+    return [...(this.bySlotAndRoot.get(`${slot}/${dataRoot}`)?.values() ?? [])];
+  }
 }

@@ -3,16 +3,18 @@ import { fromHex, isHex, type Hex } from '#lib/contracts';
 import { PublicKey, Signature, verify } from '@chainsafe/blst';
 import { ssz } from '@lodestar/types';
 import { blockForkAtSlot, forkIsElectraOrLater, signingContextFromSpec, voluntaryExitSigningRoot } from '#lib/signing';
-import { checkPoolAttestations, type PoolFailure } from './attestation-pool.js';
+import { registerAggregationRoutes, type AcceptedAggregate } from './aggregation.js';
+import { errorBody, indexedErrorBody, UINT } from './api-errors.js';
+import { AttestationVotes, checkPoolAttestations } from './attestation-pool.js';
 import { proposerIndexAt, registerProposalRoutes, type AcceptedBlock } from './proposals.js';
 import { registerSyncCommitteeRoutes, syncCommitteeAt, type AcceptedSyncMessage } from './sync-committee.js';
+import { registerSyncContributionRoutes, type AcceptedContribution } from './sync-contributions.js';
 import {
   DEFAULT_GENESIS_VALIDATORS_ROOT,
   FAR_FUTURE_EPOCH,
   attestationDataAt,
   attesterDependentRoot,
   attesterDuties,
-  blockRootAt,
   buildSpec,
   committeesAtEpoch,
   epochAtSlot,
@@ -51,7 +53,7 @@ export interface BeaconMockOptions {
   /** Default 0: a free port. */
   readonly port?: number;
   /**
-   * Fault injection: submissions (attestations, blocks, sync messages) for these slots are
+   * Fault injection: submissions (attestations, blocks, sync messages, aggregates, contributions) for these slots are
    * answered 503 (BN unavailable) and recorded as rejected, as a BN that cannot broadcast would.
    */
   readonly failSubmissionsAt?: (slot: number) => boolean;
@@ -87,6 +89,10 @@ export interface BeaconMock {
   readonly accepted: readonly AcceptedAttestation[];
   readonly acceptedBlocks: readonly AcceptedBlock[];
   readonly acceptedSyncMessages: readonly AcceptedSyncMessage[];
+  /** SignedAggregateAndProofs that passed the gossip checks, once per (slot, aggregator). */
+  readonly acceptedAggregates: readonly AcceptedAggregate[];
+  /** SignedContributionAndProofs that passed the gossip checks, once per (slot, aggregator, subcommittee). */
+  readonly acceptedContributions: readonly AcceptedContribution[];
   /** Voluntary exits taken into the pool (valid signature under the validator's pubkey, epoch not in the future). */
   readonly acceptedExits: readonly { readonly validatorIndex: number; readonly pubkey: Hex; readonly epoch: number; readonly receivedAtMs: number }[];
   readonly rejected: readonly RejectedSubmission[];
@@ -103,9 +109,6 @@ export interface BeaconMock {
   stop(): Promise<void>;
 }
 
-/** Beacon API `ErrorMessage` (types/http.yaml). */
-const errorBody = (code: number, message: string) => ({ code, message });
-
 const STATUS_GROUPS: Readonly<Record<string, string>> = {
   active_ongoing: 'active',
   active_exiting: 'active',
@@ -118,13 +121,14 @@ const STATUS_GROUPS: Readonly<Record<string, string>> = {
   withdrawal_done: 'withdrawal',
 };
 
+/** Routes whose refusals, unreadable bodies included, land in `rejected`. */
+const SUBMISSION_ROUTES = ['/beacon/pool/attestations', '/validator/aggregate_and_proofs', '/validator/contribution_and_proofs'];
+
 /** Query values may repeat (`id=1&id=2`) or be comma-separated (`id=1,2`); both are in the spec's examples. */
 function queryList(value: unknown): string[] {
   const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
   return values.flatMap((v) => String(v).split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
 }
-
-const UINT = /^(0|[1-9][0-9]*)$/;
 
 /** Validator stand-in for `ValidatorResponse` (types/api.yaml): every validator active since genesis. */
 function validatorResponse(index: number, pubkey: Hex) {
@@ -181,6 +185,7 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
 
   const accepted: AcceptedAttestation[] = [];
   const acceptedAt = new Map<string, number>();
+  const votes = new AttestationVotes();
   const rejected: RejectedSubmission[] = [];
 
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
@@ -189,7 +194,7 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
   // unsupported media type, a bug in a handler).
   app.setErrorHandler((error: { statusCode?: number; message?: string }, request, reply) => {
     const code = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
-    if (request.url.includes('/beacon/pool/attestations')) rejected.push({ reason: error.message ?? 'error', body: null });
+    if (SUBMISSION_ROUTES.some((route) => request.url.includes(route))) rejected.push({ reason: error.message ?? 'error', body: null });
     void reply.code(code).send(errorBody(code, error.message ?? 'internal error'));
   });
   app.setNotFoundHandler((request, reply) => {
@@ -359,6 +364,31 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
   // Routes a stock VC calls besides its duties; the mock has nothing to say on them.
   app.post('/eth/v1/validator/beacon_committee_subscriptions', async (_request, reply) => reply.code(200).send());
   app.post('/eth/v1/validator/prepare_beacon_proposer', async (_request, reply) => reply.code(200).send());
+  // The selection routes exist for DV middleware, which combines partial selection proofs; a
+  // beacon node has nothing to combine and answers 501, as the definition allows
+  // (apis/validator/beacon_committee_selections.yaml, sync_committee_selections.yaml).
+  for (const route of ['beacon_committee_selections', 'sync_committee_selections']) {
+    app.post(`/eth/v1/validator/${route}`, async (_request, reply) =>
+      reply.code(501).send(errorBody(501, `${route} is served by distributed validator middleware, not by a beacon node`)),
+    );
+  }
+
+  const aggregation = registerAggregationRoutes(app, {
+    signing,
+    slotsPerEpoch,
+    validatorPubkeys,
+    committeesAt,
+    votes,
+    ...(opts.failSubmissionsAt && { failSubmissionsAt: opts.failSubmissionsAt }),
+    reject,
+  });
+  const contributions = registerSyncContributionRoutes(app, {
+    ...syncContext,
+    syncCommitteeAt: (epoch: number) => syncCommitteeAt(syncContext, epoch),
+    votesAt: sync.votesAt,
+    ...(opts.failSubmissionsAt && { failSubmissionsAt: opts.failSubmissionsAt }),
+    reject,
+  });
 
   const submitAttestations = async (request: FastifyRequest<{ Body: unknown }>, reply: FastifyReply, electra = false) => {
     const body = request.body;
@@ -373,7 +403,8 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     }
     const receivedAtMs = Date.now();
     const { accepted: valid, failures } = checkPoolAttestations({ signing, slotsPerEpoch, validatorPubkeys, committeesAt, isElectra }, body, electra);
-    for (const attestation of valid) {
+    for (const { signature, ...attestation } of valid) {
+      votes.add({ ...attestation, signature });
       const key = `${attestation.slot}/${attestation.validatorIndex}`;
       const at = acceptedAt.get(key);
       if (at === undefined) {
@@ -392,7 +423,7 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
       };
     }
     for (const failure of failures) rejected.push({ reason: failure.message, body: body[failure.index] });
-    if (failures.length > 0) return reply.code(400).send(indexedError(failures));
+    if (failures.length > 0) return reply.code(400).send(indexedErrorBody(failures, 'attestation(s)'));
     return reply.code(200).send();
   };
   app.post('/eth/v1/beacon/pool/attestations', (request: FastifyRequest<{ Body: unknown }>, reply) => submitAttestations(request, reply));
@@ -421,6 +452,8 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     },
     acceptedBlocks: proposals.acceptedBlocks,
     acceptedSyncMessages: sync.acceptedSyncMessages,
+    acceptedAggregates: aggregation.acceptedAggregates,
+    acceptedContributions: contributions.acceptedContributions,
     acceptedExits,
     proposerAt: (slot: number) => proposerIndexAt(slot, validatorPubkeys.length),
     syncCommitteeAt: (epoch: number) => syncCommitteeAt(syncContext, epoch),
@@ -430,14 +463,5 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     stop: async () => {
       await app.close();
     },
-  };
-}
-
-/** Beacon API `IndexedErrorMessage` (types/http.yaml). */
-function indexedError(failures: readonly PoolFailure[]) {
-  return {
-    code: 400,
-    message: `some failures: ${failures.length} attestation(s) refused`,
-    failures: failures.map(({ index, message }) => ({ index, message })),
   };
 }

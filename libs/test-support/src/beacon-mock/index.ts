@@ -1,4 +1,6 @@
 export * from './beacon-mock.js';
+export type { AcceptedAggregate } from './aggregation.js';
+export type { AcceptedContribution } from './sync-contributions.js';
 export {
   DEFAULT_GENESIS_VALIDATORS_ROOT,
   attestationDataAt,

@@ -2,6 +2,7 @@ import { PublicKey, Signature, verify } from '@chainsafe/blst';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fromHex, isHex, type Hex } from '#lib/contracts';
 import { blockForkAtSlot, syncCommitteeMessageSigningRoot, type ChainSigningContext } from '#lib/signing';
+import { errorBody, indexedErrorBody, UINT } from './api-errors.js';
 import { blockRootAt } from './chain.js';
 
 /**
@@ -33,8 +34,6 @@ export interface SyncCommitteeContext {
   readonly reject: (reason: string, body: unknown) => void;
 }
 
-const UINT = /^(0|[1-9][0-9]*)$/;
-const errorBody = (code: number, message: string) => ({ code, message });
 
 /** Validator index in each seat of the committee in force at `epoch` (none before Altair). */
 export function syncCommitteeAt(
@@ -47,9 +46,28 @@ export function syncCommitteeAt(
   return Array.from({ length: ctx.syncCommitteeSize }, (_, seat) => (seat + period) % n);
 }
 
-export function registerSyncCommitteeRoutes(app: FastifyInstance, ctx: SyncCommitteeContext): { readonly acceptedSyncMessages: readonly AcceptedSyncMessage[] } {
+/** A validator's signature over a block root at a slot, as contributions aggregate it. */
+export interface SyncVote {
+  readonly validatorIndex: number;
+  readonly signature: Hex;
+}
+
+export interface SyncCommitteeRoutes {
+  readonly acceptedSyncMessages: readonly AcceptedSyncMessage[];
+  /** The accepted messages over `beaconBlockRoot` at `slot`, one per validator, in arrival order. */
+  votesAt(slot: number, beaconBlockRoot: Hex): readonly SyncVote[];
+}
+
+export function registerSyncCommitteeRoutes(app: FastifyInstance, ctx: SyncCommitteeContext): SyncCommitteeRoutes {
   const acceptedSyncMessages: AcceptedSyncMessage[] = [];
   const acceptedAt = new Map<string, number>();
+  const votes = new Map<string, Map<number, Hex>>();
+  const keepVote = (slot: number, root: Hex, validatorIndex: number, signature: Hex) => {
+    const key = `${slot}/${root}`;
+    const atRoot = votes.get(key) ?? new Map<number, Hex>();
+    votes.set(key, atRoot);
+    if (!atRoot.has(validatorIndex)) atRoot.set(validatorIndex, signature);
+  };
   const badRequest = (reply: FastifyReply, message: string) => reply.code(400).send(errorBody(400, message));
 
   app.post('/eth/v1/validator/duties/sync/:epoch', async (request: FastifyRequest<{ Params: { epoch: string }; Body: unknown }>, reply) => {
@@ -111,6 +129,7 @@ export function registerSyncCommitteeRoutes(app: FastifyInstance, ctx: SyncCommi
         valid = false;
       }
       if (!valid) return fail(`invalid signature for validator ${validatorIndex}`);
+      keepVote(slot, root as Hex, validatorIndex, signature.toLowerCase() as Hex);
       const key = `${slot}/${validatorIndex}`;
       const at = acceptedAt.get(key);
       if (at === undefined) {
@@ -121,8 +140,12 @@ export function registerSyncCommitteeRoutes(app: FastifyInstance, ctx: SyncCommi
         acceptedSyncMessages[at] = { ...previous, count: previous.count + 1 };
       }
     });
-    if (failures.length > 0) return reply.code(400).send({ code: 400, message: `some failures: ${failures.length} message(s) refused`, failures });
+    if (failures.length > 0) return reply.code(400).send(indexedErrorBody(failures, 'message(s)'));
     return reply.code(200).send();
   });
-  return { acceptedSyncMessages };
+  return {
+    acceptedSyncMessages,
+    votesAt: (slot, beaconBlockRoot) =>
+      [...(votes.get(`${slot}/${beaconBlockRoot.toLowerCase()}`) ?? new Map<number, Hex>())].map(([validatorIndex, signature]) => ({ validatorIndex, signature })),
+  };
 }

@@ -12,11 +12,23 @@ import {
   randaoSigningRoot,
   signingContextFromSpec,
   syncCommitteeMessageSigningRoot,
+  syncSubcommitteeOf,
   voluntaryExitSigningRoot,
   type AttestationDataJson,
   type ChainSigningContext,
 } from '#lib/signing';
+import {
+  attesterSelectionProofs,
+  publishAggregates,
+  publishContributions,
+  syncSelectionProofs,
+  type AggregationContext,
+  type Attested,
+  type SyncMember,
+  type SyncSelectionProofs,
+} from './aggregation-duties.js';
 import { checkAttestation, type LastSignedAttestation } from './attestation-protection.js';
+import { acceptedDespite, BeaconHttpError, beaconRequester } from './beacon-request.js';
 
 export interface VcMockOptions {
   readonly beaconUrl: string;
@@ -41,6 +53,28 @@ export interface VcMockOptions {
   readonly blockPublishApi?: 'v1' | 'v2';
   /** `v3` asks `produceBlockV3` (default); `v2` the removed `produceBlockV2` older VCs use (full blocks only). */
   readonly produceBlockApi?: 'v2' | 'v3';
+  /**
+   * Aggregate for its attester duties whose selection proof selects it (validator-flow.md step 5):
+   * at 2/3 of the slot, fetch the aggregate of the data it attested, sign an AggregateAndProof,
+   * publish it. With `syncCommittee` too, publish sync committee contributions likewise
+   * (altair/validator.md#sync-committee-aggregations). Default false.
+   */
+  readonly aggregation?: boolean;
+  /**
+   * Distributed mode, as Lodestar's `--distributed` and Teku's DVT mode: its keys are shares, so it
+   * never decides aggregation from its own selection proofs. At the start of each duty slot it
+   * posts them (partial proofs) to `/eth/v1/validator/beacon_committee_selections` (and, with
+   * `syncCommittee`, `/eth/v1/validator/sync_committee_selections`, one per subcommittee of its
+   * seats) and decides with the combined proofs the DV middleware answers. A BN answers 501 there:
+   * recorded as an error. Default false: a stock VC using its own proofs.
+   */
+  readonly distributed?: boolean;
+  /**
+   * Aggregation routes: `v2` (default) asks `/eth/v2/validator/aggregate_attestation` with the
+   * committee index and publishes on v2 with `Eth-Consensus-Version`; `v1` uses the v1 routes,
+   * before Electra only (from Electra v2 is used, as real VCs do).
+   */
+  readonly aggregateApi?: 'v1' | 'v2';
 }
 
 export interface SubmitError {
@@ -59,6 +93,12 @@ export interface VcStats {
   proposalsSubmitted: number;
   /** Sync committee messages the BN took. */
   syncMessagesSubmitted: number;
+  /** SignedAggregateAndProofs the BN took. */
+  aggregatesSubmitted: number;
+  /** SignedContributionAndProofs the BN took. */
+  contributionsSubmitted: number;
+  /** Combined selection proofs the selection routes answered (distributed mode), attestation and sync together. */
+  selectionsCombined: number;
   readonly submitErrors: SubmitError[];
   readonly errors: string[];
 }
@@ -87,6 +127,7 @@ interface Chain {
   readonly genesisTimeMs: number;
   readonly slotMs: number;
   readonly slotsPerEpoch: number;
+  readonly syncCommitteeSize: number;
   readonly signing: ChainSigningContext;
 }
 
@@ -94,38 +135,44 @@ export class VcStoppedError extends Error {
   override readonly name = 'VcStoppedError';
 }
 
-class BeaconHttpError extends Error {
-  override readonly name = 'BeaconHttpError';
-  constructor(
-    readonly status: number,
-    readonly body: unknown,
-    route: string,
-  ) {
-    super(`${route} answered ${status}: ${JSON.stringify(body)}`);
-  }
-}
-
-const REQUEST_TIMEOUT_MS = 5_000;
 /** A valid key no validator holds (fault injection). */
 const WRONG_KEY = SecretKey.fromKeygen(new Uint8Array(32).fill(7));
+
+/** Drops the entries of `slot` and earlier slots. */
+function forgetUpTo(bySlot: Map<number, unknown>, slot: number): void {
+  for (const key of bySlot.keys()) if (key <= slot) bySlot.delete(key);
+}
 
 /**
  * A stock-VC stand-in for attestations (validator-flow.md#attestation): it learns genesis and spec
  * from its BN, finds its validators by its own pubkeys, fetches attester duties for the current and
  * next epoch, and at 1/3 of each duty's slot fetches attestation data, signs it after a minimal
- * slashing-protection check, and submits it. Every failure is recorded and the loop goes on.
+ * slashing-protection check, and submits it. Optionally it proposes, signs sync committee
+ * messages, and aggregates (see aggregation-duties.ts), as a stock VC or one in distributed mode.
+ * Every failure is recorded and the loop goes on.
  */
 export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
   const name = opts.name ?? 'vc';
   const retryMs = opts.retryMs ?? 500;
   const poolApi = opts.poolApi ?? 'v1';
+  const distributed = opts.distributed ?? false;
   const keys = new Map<Hex, SecretKey>(
     opts.secretKeys.map((bytes) => {
       const secretKey = SecretKey.fromBytes(bytes);
       return [toHex(secretKey.toPublicKey().toBytes()), secretKey];
     }),
   );
-  const stats: VcStats = { dutiesFetched: 0, attestationsSubmitted: 0, proposalsSubmitted: 0, syncMessagesSubmitted: 0, submitErrors: [], errors: [] };
+  const stats: VcStats = {
+    dutiesFetched: 0,
+    attestationsSubmitted: 0,
+    proposalsSubmitted: 0,
+    syncMessagesSubmitted: 0,
+    aggregatesSubmitted: 0,
+    contributionsSubmitted: 0,
+    selectionsCombined: 0,
+    submitErrors: [],
+    errors: [],
+  };
   const log = (line: string) => opts.onLog?.(`[${name}] ${line}`);
   const recordError = (message: string) => {
     stats.errors.push(message);
@@ -146,23 +193,7 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     timers.add(timer);
   };
 
-  const request = async (method: 'GET' | 'POST', route: string, body?: unknown, headers?: Record<string, string>, timeoutMs = REQUEST_TIMEOUT_MS) => {
-    const response = await fetch(new URL(route, opts.beaconUrl), {
-      method,
-      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.any([abort.signal, AbortSignal.timeout(timeoutMs)]),
-    });
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text.length > 0 ? JSON.parse(text) : undefined;
-    } catch {
-      // Not JSON: keep the text for the error report.
-    }
-    if (!response.ok) throw new BeaconHttpError(response.status, parsed, `${method} ${route}`);
-    return parsed as { data?: unknown; dependent_root?: Hex; version?: string; execution_payload_blinded?: boolean } | undefined;
-  };
+  const request = beaconRequester(opts.beaconUrl, abort.signal);
 
   const indices = new Map<number, Hex>();
   const dutiesByEpoch = new Map<number, readonly AttesterDuty[]>();
@@ -196,6 +227,7 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
       genesisTimeMs: Number(genesis.genesis_time) * 1000,
       slotMs: Number(spec['SECONDS_PER_SLOT']) * 1000,
       slotsPerEpoch: Number(spec['SLOTS_PER_EPOCH']),
+      syncCommitteeSize: Number(spec['SYNC_COMMITTEE_SIZE']),
       signing: signingContextFromSpec(spec, genesis.genesis_validators_root),
     };
   };
@@ -241,11 +273,53 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     }
   };
 
-  // Attest at 1/3 of the slot (phase0/validator.md#attesting; validator-flow.md step 2).
+  // Selection proofs at the start of the slot, attest at 1/3 (phase0/validator.md#attesting;
+  // validator-flow.md step 2), aggregate at 2/3 (phase0/validator.md#broadcast-aggregate).
   const scheduleSlot = (c: Chain, slot: number) => {
     if (scheduledSlots.has(slot) || slot < currentSlot(c)) return;
     scheduledSlots.add(slot);
+    if (opts.aggregation || distributed) later(slotStartMs(c, slot) - Date.now(), async () => selectAttestationAggregators(c, slot));
     later(slotStartMs(c, slot) + c.slotMs / 3 - Date.now(), () => attest(c, slot));
+    if (opts.aggregation) later(slotStartMs(c, slot) + (2 * c.slotMs) / 3 - Date.now(), () => aggregate(c, slot));
+  };
+
+  const aggregationContext = (c: Chain): AggregationContext => ({
+    request,
+    signing: c.signing,
+    slotMs: c.slotMs,
+    syncCommitteeSize: c.syncCommitteeSize,
+    distributed,
+    aggregateApi: opts.aggregateApi ?? 'v2',
+    signerOf,
+    stats,
+    recordError,
+    reportError: (what, error) => {
+      if (!stopped) recordError(`${what}: ${(error as Error).message}`);
+    },
+    reportSubmitError,
+  });
+
+  // Aggregation: the proofs to decide with (asked at the slot's start) and what was attested (at
+  // 1/3), both read at 2/3 of the slot and dropped then, with anything older (a duty learnt too
+  // late to aggregate).
+  const attesterSelections = new Map<number, Promise<ReadonlyMap<number, Hex>>>();
+  const attestedBySlot = new Map<number, Attested[]>();
+
+  const selectAttestationAggregators = (c: Chain, slot: number) => {
+    const duties = (dutiesByEpoch.get(Math.floor(slot / c.slotsPerEpoch)) ?? []).filter((duty) => duty.slot === slot);
+    if (duties.length === 0 || stopped) return;
+    const proofs = attesterSelectionProofs(aggregationContext(c), slot, duties);
+    // Without aggregation, distributed mode still asks (as a DV-aware VC does), but nobody reads the answer.
+    if (opts.aggregation) attesterSelections.set(slot, proofs);
+  };
+
+  const aggregate = async (c: Chain, slot: number) => {
+    const proofs = await (attesterSelections.get(slot) ?? new Map<number, Hex>());
+    const attested = attestedBySlot.get(slot) ?? [];
+    forgetUpTo(attesterSelections, slot);
+    forgetUpTo(attestedBySlot, slot);
+    if (attested.length === 0 || stopped) return;
+    await publishAggregates(aggregationContext(c), slot, attested, proofs);
   };
 
   const signAttestation = (c: Chain, duty: AttesterDuty, data: AttestationDataJson, electra: boolean): unknown | undefined => {
@@ -297,7 +371,9 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
       }
       for (const duty of duties.filter((d) => d.committeeIndex === committeeIndex)) {
         const attestation = signAttestation(c, duty, data, electra);
-        if (attestation !== undefined) attestations.push(attestation);
+        if (attestation === undefined) continue;
+        attestations.push(attestation);
+        if (opts.aggregation) attestedBySlot.set(slot, [...(attestedBySlot.get(slot) ?? []), { duty, data }]);
       }
     }
     if (attestations.length === 0 || stopped) return;
@@ -312,8 +388,7 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
       if (stopped) return;
       const status = error instanceof BeaconHttpError ? error.status : 0;
       const body = error instanceof BeaconHttpError ? error.body : (error as Error).message;
-      const failures = (body as { failures?: unknown[] } | undefined)?.failures;
-      if (status === 400 && Array.isArray(failures)) stats.attestationsSubmitted += attestations.length - failures.length;
+      stats.attestationsSubmitted += acceptedDespite(error, attestations.length);
       stats.submitErrors.push({ slot, status, body });
       recordError(`slot ${slot}: submit: ${(error as Error).message}`);
     }
@@ -386,30 +461,54 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     }
   };
 
-  // Sync committee: members per epoch (from Altair), a message at 1/3 of every slot.
-  const syncEpochs = new Map<number, readonly { pubkey: Hex; validatorIndex: number }[]>();
+  // Sync committee: members per epoch (from Altair); each slot, selection proofs at its start, a
+  // message at 1/3 and contributions at 2/3 (altair/validator.md#sync-committee).
+  const syncEpochs = new Map<number, readonly SyncMember[]>();
   const syncSlots = new Set<number>();
+  const syncSelections = new Map<number, Promise<SyncSelectionProofs>>();
+  const syncRoots = new Map<number, Hex>();
   const fetchSyncDuties = async (c: Chain, epoch: number) => {
     if (!opts.syncCommittee || syncEpochs.has(epoch) || indices.size === 0) return;
     if (forkAtEpoch(c.signing, epoch).name === 'PHASE0') return;
     try {
       const response = await request('POST', `/eth/v1/validator/duties/sync/${epoch}`, [...indices.keys()].map(String));
-      const members = ((response?.data ?? []) as Record<string, string>[])
-        .map((d) => ({ pubkey: d['pubkey']?.toLowerCase() as Hex, validatorIndex: Number(d['validator_index']) }))
+      const members: SyncMember[] = ((response?.data ?? []) as { pubkey?: string; validator_index?: string; validator_sync_committee_indices?: string[] }[])
+        .map((d) => ({
+          pubkey: d.pubkey?.toLowerCase() as Hex,
+          validatorIndex: Number(d.validator_index),
+          subcommittees: [...new Set((d.validator_sync_committee_indices ?? []).map((seat) => syncSubcommitteeOf(c.syncCommitteeSize, Number(seat))))].sort((a, b) => a - b),
+        }))
         .filter((m) => keys.has(m.pubkey));
       syncEpochs.set(epoch, members);
       if (members.length === 0) return;
       for (let slot = epoch * c.slotsPerEpoch; slot < (epoch + 1) * c.slotsPerEpoch; slot++) {
         if (slot < currentSlot(c) || syncSlots.has(slot)) continue;
         syncSlots.add(slot);
+        if (opts.aggregation || distributed) later(slotStartMs(c, slot) - Date.now(), async () => selectSyncAggregators(c, slot, members));
         later(slotStartMs(c, slot) + c.slotMs / 3 - Date.now(), () => signSyncMessages(c, slot, members));
+        if (opts.aggregation) later(slotStartMs(c, slot) + (2 * c.slotMs) / 3 - Date.now(), () => contribute(c, slot, members));
       }
     } catch (error) {
       if (!stopped) recordError(`epoch ${epoch}: sync duties: ${(error as Error).message}`);
     }
   };
 
-  const signSyncMessages = async (c: Chain, slot: number, members: readonly { pubkey: Hex; validatorIndex: number }[]) => {
+  const selectSyncAggregators = (c: Chain, slot: number, members: readonly SyncMember[]) => {
+    if (stopped) return;
+    const proofs = syncSelectionProofs(aggregationContext(c), slot, members);
+    if (opts.aggregation) syncSelections.set(slot, proofs);
+  };
+
+  const contribute = async (c: Chain, slot: number, members: readonly SyncMember[]) => {
+    const proofs = await (syncSelections.get(slot) ?? new Map<string, Hex>());
+    const root = syncRoots.get(slot);
+    forgetUpTo(syncSelections, slot);
+    forgetUpTo(syncRoots, slot);
+    if (root === undefined || stopped) return;
+    await publishContributions(aggregationContext(c), slot, root, members, proofs);
+  };
+
+  const signSyncMessages = async (c: Chain, slot: number, members: readonly SyncMember[]) => {
     let root: Hex;
     try {
       root = ((await request('GET', '/eth/v1/beacon/blocks/head/root'))?.data as { root: Hex }).root;
@@ -418,6 +517,7 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
       return;
     }
     const signingRoot = fromHex(syncCommitteeMessageSigningRoot(c.signing, slot, root));
+    if (opts.aggregation) syncRoots.set(slot, root);
     const messages = members.map((m) => ({
       slot: String(slot),
       beacon_block_root: root,
