@@ -8,8 +8,11 @@ import { runSimnet, type SimnetResult } from './simnet.js';
 /**
  * Every duty type on every fork, through a 4-node cluster: one run walks the fork schedule
  * phase0 → fulu, one 4-slot epoch per fork (3 s slots), with VCs that attest, propose (full and blinded
- * blocks), and sign sync committee messages. The beacon mock accepts only what verifies under
- * the group key, so each record below is a duty that landed signed by the cluster.
+ * blocks), sign sync committee messages, and aggregate both in their distributed mode (selection
+ * proofs combined through the DV selection endpoints). VC 4 has no distributed mode: its
+ * aggregations are refused with their reason, and the other three make threshold. The beacon
+ * mock accepts only what verifies under the group key (aggregates: the selection proof too, and
+ * the aggregator's selection by it), so each record below is a duty that landed signed by the cluster.
  *
  * Every exchange between a VC and its node's gateway goes through a recording proxy and is
  * checked against the Beacon API definition (shared/vectors/beacon-apis): every route the
@@ -24,7 +27,7 @@ const print = (line: string) => process.stderr.write(`${new Date().toISOString()
 /**
  * Routes removed from the definition that older VCs still call (beacon-APIs #549, #466): checked
  * as their successor, whose body is the same before Electra; produceBlockV2's answer is checked
- * as the produceBlockV3 answer of a full block it amounts to.
+ * as the produceBlockV3 answer of a full block it amounts to, the v1 aggregate as the v2 one.
  */
 const LEGACY_SUCCESSOR: Readonly<Record<string, string>> = {
   '/eth/v1/beacon/pool/attestations': '/eth/v2/beacon/pool/attestations',
@@ -32,6 +35,8 @@ const LEGACY_SUCCESSOR: Readonly<Record<string, string>> = {
   '/eth/v1/beacon/blinded_blocks': '/eth/v2/beacon/blinded_blocks',
   '/eth/v1/validator/aggregate_and_proofs': '/eth/v2/validator/aggregate_and_proofs',
 };
+/** VC 4 (operator index 3) runs without a distributed mode. */
+const NON_DISTRIBUTED = 3;
 
 const forkOfSlot = (slot: number): BlockFork => BLOCK_FORKS[Math.min(BLOCK_FORKS.length - 1, Math.floor(slot / SPE))] as BlockFork;
 const slotsOfFork = (fork: BlockFork): number[] => {
@@ -51,20 +56,6 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   };
-  const aggregateAndProof = (slot: number, aggregatorIndex: number, electra = false) => ({
-    message: {
-      aggregator_index: String(aggregatorIndex),
-      aggregate: {
-        ...(electra && { committee_bits: '0x01' }),
-        aggregation_bits: '0x03',
-        data: { slot: String(slot), index: '0', beacon_block_root: `0x${'11'.repeat(32)}`, source: { epoch: '0', root: `0x${'11'.repeat(32)}` }, target: { epoch: '0', root: `0x${'11'.repeat(32)}` } },
-        signature: `0x${'22'.repeat(96)}`,
-      },
-      selection_proof: `0x${'33'.repeat(96)}`,
-    },
-    signature: `0x${'44'.repeat(96)}`,
-  });
-
   it('runs the fork schedule phase0 → fulu', async () => {
     result = await runSimnet({
       nodes: 4,
@@ -75,14 +66,18 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
       slots: SLOTS,
       print,
       duties: 'all',
-      beaconOptions: { slotsPerEpoch: SPE, forkEpochs: FORK_EPOCHS, blindedBlocks: (slot: number) => slot % 2 === 1 },
-      // VC 1 uses the legacy v1 pool and publishing routes (before Electra); VC 2 asks the removed
-      // produceBlockV2, which carries no blinded block: it misses those slots, and the 3 other VCs
-      // still make threshold.
+      // Sync committee seats in runs: each validator sits in two subcommittees (one selection proof
+      // and contribution per subcommittee), not all four, which would quadruple the work per slot.
+      beaconOptions: { slotsPerEpoch: SPE, forkEpochs: FORK_EPOCHS, blindedBlocks: (slot: number) => slot % 2 === 1, syncCommitteeLayout: 'runs' },
+      // VC 1 uses the legacy v1 pool, publishing and aggregation routes (before Electra); VC 2 asks
+      // the removed produceBlockV2, which carries no blinded block: it misses those slots, and the
+      // 3 other VCs still make threshold. VC 4 aggregates without a distributed mode.
       vcOptions: (index) => ({
         poolApi: index === 0 ? 'v1' : 'v2',
         blockPublishApi: index === 0 ? 'v1' : 'v2',
+        aggregateApi: index === 0 ? 'v1' : 'v2',
         produceBlockApi: index === 1 ? 'v2' : 'v3',
+        distributed: index !== NON_DISTRIBUTED,
       }),
       vcBeaconUrl: async (index, gatewayUrl) => {
         const proxy = await startRecordingProxy(gatewayUrl);
@@ -91,23 +86,10 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
       },
       actions: [
         {
-          // A VC without a distributed mode aggregating: refused, the duty failed with its reason.
           atSlot: 2,
           offsetMs: 1500,
-          label: 'non-distributed aggregation and the validators GET routes, through node 1',
+          label: 'the validators GET routes, through node 1',
           run: async () => {
-            // One attester per slot here: whichever it is, one of the four names it.
-            await nodeCalls(0, 'POST', '/eth/v1/validator/aggregate_and_proofs', [0, 1, 2, 3].map((i) => aggregateAndProof(2, i)));
-            await nodeCalls(0, 'POST', '/eth/v1/validator/contribution_and_proofs', [
-              {
-                message: {
-                  aggregator_index: '0',
-                  contribution: { slot: '6', beacon_block_root: `0x${'11'.repeat(32)}`, subcommittee_index: '0', aggregation_bits: '0x01000000000000000000000000000000', signature: `0x${'22'.repeat(96)}` },
-                  selection_proof: `0x${'33'.repeat(96)}`,
-                },
-                signature: `0x${'44'.repeat(96)}`,
-              },
-            ]);
             await nodeCalls(0, 'GET', '/eth/v1/beacon/states/head/validators?id=0');
             await nodeCalls(0, 'GET', '/eth/v1/beacon/states/head/validators/0');
           },
@@ -120,12 +102,6 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
           run: async ({ vcs }) => {
             await Promise.all(vcs.map((vc) => vc?.submitVoluntaryExit(vc.pubkeys[0] as `0x${string}`, 2)));
           },
-        },
-        {
-          atSlot: 22,
-          offsetMs: 1500,
-          label: 'non-distributed aggregation on the v2 route (electra), through node 2',
-          run: () => nodeCalls(1, 'POST', '/eth/v2/validator/aggregate_and_proofs', [0, 1, 2, 3].map((i) => aggregateAndProof(22, i, true)), { 'eth-consensus-version': 'electra' }),
         },
       ],
     }).finally(() => Promise.all(proxies.map((p) => p.stop())));
@@ -155,15 +131,33 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
       const synced = mock.acceptedSyncMessages.filter((m) => slots.has(m.slot));
       if (fork === 'phase0') expect(synced).toEqual([]);
       else for (const slot of slots) expect(new Set(synced.filter((m) => m.slot === slot).map((m) => m.validatorIndex)).size, `sync slot ${slot}`).toBe(VALIDATORS);
+      // Aggregates: committees here are far below 16 members, so every attester is selected (is_aggregator
+      // modulo 1) and every validator aggregates once in the epoch, under the cluster's combined proof.
+      const aggregated = mock.acceptedAggregates.filter((a) => slots.has(a.slot));
+      expect(new Set(aggregated.map((a) => a.aggregatorIndex)).size, `aggregators in epoch ${epoch}`).toBe(VALIDATORS);
+      // Sync contributions: minimal preset, 32 seats / 4 subcommittees / 16 → every member aggregates
+      // every subcommittee it sits in (two each here, one of them shared), every slot.
+      const contributed = mock.acceptedContributions.filter((c) => slots.has(c.slot));
+      if (fork === 'phase0') expect(contributed).toEqual([]);
+      else {
+        const seats = mock.syncCommitteeAt(epoch);
+        const subcommitteeSize = seats.length / 4;
+        const sitting = new Set(seats.map((validator, seat) => `${validator}/${Math.floor(seat / subcommitteeSize)}`));
+        expect(sitting.size).toBe(VALIDATORS * 2);
+        for (const slot of slots) {
+          const pairs = new Set(contributed.filter((c) => c.slot === slot).map((c) => `${c.aggregatorIndex}/${c.subcommitteeIndex}`));
+          expect(pairs, `contributions at slot ${slot}`).toEqual(sitting);
+        }
+      }
     });
   }
 
-  it('the BN refused nothing the cluster submitted, and no node failed a duty but the refused aggregations', () => {
+  it('the BN refused nothing the cluster submitted, and no node failed a duty but node 4\'s aggregations', () => {
     expect(result.beaconMock.rejected).toEqual([]);
-    for (const events of result.events) {
+    for (const [index, events] of result.events.entries()) {
       const failures = events.filter((e) => e.duty.slot < SLOTS && (e.type === 'DutyFailed' || e.type === 'ConsensusTimedOut'));
-      const unexpected = failures.filter((e) => !(e.type === 'DutyFailed' && e.data.reason === 'vc_not_distributed'));
-      expect(unexpected.map((e) => `${e.duty.slot}/${e.duty.type} ${e.type} ${JSON.stringify(e.data).slice(0, 120)}`)).toEqual([]);
+      const unexpected = failures.filter((e) => !(index === NON_DISTRIBUTED && e.type === 'DutyFailed' && e.data.reason === 'vc_not_distributed'));
+      expect(unexpected.map((e) => `node ${index + 1} ${e.duty.slot}/${e.duty.type} ${e.type} ${JSON.stringify(e.data).slice(0, 120)}`)).toEqual([]);
     }
   });
 
@@ -174,15 +168,25 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
     expect(exitDuty.filter((e) => e.type === 'PartialSignatureSubmitted').map((e) => e.pubkeys)).toEqual([[result.beaconMock.acceptedExits[0]?.pubkey]]);
   });
 
-  it('an aggregation by a VC without a distributed mode is refused with its reason, and explain names it', () => {
-    const node1 = result.events[0] ?? [];
-    const failed = node1.find((e) => e.type === 'DutyFailed' && e.duty.type === 'aggregator' && e.duty.slot === 2);
-    expect(failed?.type === 'DutyFailed' && failed.data.reason).toBe('vc_not_distributed');
-    const rejected = node1.find((e) => e.type === 'PartialSignaturesRejected' && e.duty.type === 'aggregator');
-    expect(rejected?.type === 'PartialSignaturesRejected' && [...new Set(rejected.data.rejections.map((r) => r.reason))]).toEqual(['no_selection_proof']);
-    const report = explain(node1.filter((e) => e.duty.slot === 2 && e.duty.type === 'aggregator'), { slot: 2, type: 'aggregator' });
+  it('a VC without a distributed mode: its aggregations refused with their reason, and explain names it; its node still combines from the other three', () => {
+    const node4 = result.events[NON_DISTRIBUTED] ?? [];
+    for (const type of ['aggregator', 'sync_contribution'] as const) {
+      const failed = node4.filter((e) => e.type === 'DutyFailed' && e.duty.type === type);
+      expect(failed.length, type).toBeGreaterThan(0);
+      expect(new Set(failed.map((e) => e.type === 'DutyFailed' && e.data.reason))).toEqual(new Set(['vc_not_distributed']));
+    }
+    // Its VC never sent a selection proof share, yet node 4 combined the proofs from its peers' shares.
+    for (const type of ['prepare_aggregator', 'prepare_sync_contribution'] as const) {
+      expect(node4.some((e) => e.type === 'PartialSignatureSubmitted' && e.duty.type === type), type).toBe(false);
+      expect(node4.some((e) => e.type === 'SignaturesAggregated' && e.duty.type === type), type).toBe(true);
+    }
+    const rejected = node4.filter((e) => e.type === 'PartialSignaturesRejected' && (e.duty.type === 'aggregator' || e.duty.type === 'sync_contribution'));
+    expect(new Set(rejected.flatMap((e) => (e.type === 'PartialSignaturesRejected' ? e.data.rejections.map((r) => r.reason) : [])))).toEqual(new Set(['no_selection_proof']));
+    const slot = node4.find((e) => e.type === 'DutyFailed' && e.duty.type === 'aggregator')?.duty.slot as number;
+    const report = explain(node4.filter((e) => e.duty.slot === slot && e.duty.type === 'aggregator'), { slot, type: 'aggregator' });
     expect(JSON.stringify(report)).toContain('vc_not_distributed');
-    expect(result.events[1]?.some((e) => e.type === 'DutyFailed' && e.duty.type === 'aggregator' && e.duty.slot === 22)).toBe(true);
+    // Its node still combined the aggregation from the three other operators' shares.
+    expect(node4.some((e) => e.type === 'Broadcast' && e.duty.type === 'aggregator' && e.duty.slot === slot)).toBe(true);
   });
 
   it('every VC ↔ gateway exchange conforms to the Beacon API definition, and every route the gateway serves was exercised', () => {
@@ -195,7 +199,9 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
         ? { ...exchange, path: exchange.path.replace(path, successor), requestHeaders: { 'eth-consensus-version': forkOfSlot(slotOf(exchange)), ...exchange.requestHeaders } }
         : path.startsWith('/eth/v2/validator/blocks/')
           ? asProduceBlockV3(exchange)
-          : exchange;
+          : path === '/eth/v1/validator/aggregate_attestation'
+            ? asAggregateAttestationV2(exchange)
+            : exchange;
       return checkExchange(spec, checked).map((problem) => `[${exchange.status} ${exchange.method} ${exchange.path}] ${problem}`);
     });
     expect(problems).toEqual([]);
@@ -208,7 +214,7 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
 function slotOf(exchange: Exchange): number {
   const body = JSON.parse(exchange.requestBody ?? 'null') as unknown;
   const first = (Array.isArray(body) ? body[0] : body) as Record<string, any> | null;
-  const slot = first?.['data']?.slot ?? first?.['message']?.slot ?? first?.['signed_block']?.message?.slot ?? first?.['message']?.aggregate?.data?.slot;
+  const slot = first?.['data']?.slot ?? first?.['message']?.slot ?? first?.['signed_block']?.message?.slot ?? first?.['message']?.aggregate?.data?.slot ?? new URLSearchParams(exchange.path.split('?')[1] ?? '').get('slot');
   return Number(slot ?? 0);
 }
 
@@ -226,6 +232,20 @@ function asProduceBlockV3(exchange: Exchange): Exchange {
       'eth-consensus-block-value': '0',
     },
     responseBody: JSON.stringify({ version, execution_payload_blinded: false, execution_payload_value: '0', consensus_block_value: '0', data }),
+  };
+}
+
+/** A getAggregatedAttestation (v1, before Electra) exchange as the v2 one: the committee is the data's index. */
+function asAggregateAttestationV2(exchange: Exchange): Exchange {
+  const path = exchange.path.replace('/eth/v1/', '/eth/v2/');
+  if (exchange.status !== 200) return { ...exchange, path };
+  const { data } = JSON.parse(exchange.responseBody) as { data: { data: { index: string } } };
+  const fork = forkOfSlot(slotOf(exchange));
+  return {
+    ...exchange,
+    path: `${path}&committee_index=${data.data.index}`,
+    responseHeaders: { ...exchange.responseHeaders, 'eth-consensus-version': fork },
+    responseBody: JSON.stringify({ version: fork, data }),
   };
 }
 

@@ -144,6 +144,8 @@ export class AggregationRoutes {
           if ((route === 'v2' && index !== committee) || attestationDataRoot(aggregate.data) !== dataRoot) continue;
           const pubkeys = aggregators.filter((d) => String(d.committeeIndex) === index).map((d) => d.pubkey);
           if (pubkeys.some((pk) => view.approved.has(pk))) return { index, aggregate, pubkeys, fork: value.fork };
+          // Decided, not yet through the slashing guard's gate (or refused there): wait, up to the deadline.
+          return undefined;
         }
         return { missing: true as const };
       },

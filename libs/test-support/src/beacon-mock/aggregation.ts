@@ -183,6 +183,7 @@ function checkSignedAggregate(ctx: AggregationContext, item: unknown, version: B
 export function registerAggregationRoutes(app: FastifyInstance, ctx: AggregationContext): { readonly acceptedAggregates: readonly AcceptedAggregate[] } {
   const acceptedAggregates: AcceptedAggregate[] = [];
   const acceptedAt = new Map<string, number>();
+  const alreadyAccepted = new Map<string, Omit<AcceptedAggregate, 'receivedAtMs' | 'count'>>();
   const badRequest = (reply: FastifyReply, message: string) => reply.code(400).send(errorBody(400, message));
   const notFound = (reply: FastifyReply, query: AggregateQuery) =>
     reply.code(404).send(errorBody(404, `No aggregated attestation for slot ${query.slot} and data root ${query.dataRoot}${query.committeeIndex === undefined ? '' : ` in committee ${query.committeeIndex}`}`));
@@ -230,7 +231,12 @@ export function registerAggregationRoutes(app: FastifyInstance, ctx: Aggregation
     const receivedAtMs = Date.now();
     const failures: IndexedFailure[] = [];
     body.forEach((item: unknown, index) => {
+      // Every node of a cluster submits the same combined aggregate: seen once, checked once (a BN's gossip seen-cache).
+      const seenKey = `${version ?? 'v1'}:${JSON.stringify(item)}`;
+      const seen = alreadyAccepted.get(seenKey);
+      if (seen) return record(seen, receivedAtMs);
       const verdict = checkSignedAggregate(ctx, item, version);
+      if (verdict.ok) alreadyAccepted.set(seenKey, verdict.aggregate);
       if (verdict.ok) return record(verdict.aggregate, receivedAtMs);
       failures.push({ index, message: verdict.message });
       ctx.reject(verdict.message, item);

@@ -48,6 +48,8 @@ export interface BeaconMockOptions {
    */
   readonly proposals?: boolean;
   readonly syncCommittee?: boolean;
+  /** How the sync committee's seats are dealt (sync-committee.ts); default `interleaved`. */
+  readonly syncCommitteeLayout?: 'interleaved' | 'runs';
   /** False: the BN predates `produceBlockV3` (404 there; `produceBlockV2` only), as Lodestar 1.5.1. */
   readonly produceBlockV3?: boolean;
   /** Default 0: a free port. */
@@ -327,6 +329,7 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     epochsPerPeriod: Number(spec['EPOCHS_PER_SYNC_COMMITTEE_PERIOD']),
     validatorPubkeys,
     enabled: opts.syncCommittee ?? true,
+    ...(opts.syncCommitteeLayout && { layout: opts.syncCommitteeLayout }),
   };
   const sync = registerSyncCommitteeRoutes(app, {
     ...syncContext,

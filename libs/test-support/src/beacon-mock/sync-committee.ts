@@ -29,6 +29,12 @@ export interface SyncCommitteeContext {
   readonly validatorPubkeys: readonly Hex[];
   /** False: the committee is empty (all seats outside the cluster). */
   readonly enabled: boolean;
+  /**
+   * How seats are filled: `interleaved` (default) deals them round-robin, so each validator sits
+   * in every subcommittee; `runs` gives each validator a run of consecutive seats, offset by half
+   * a run, so each sits in two subcommittees (as few as a real committee gives, yet more than one).
+   */
+  readonly layout?: 'interleaved' | 'runs';
   readonly headSlot: () => number;
   readonly failSubmissionsAt?: (slot: number) => boolean;
   readonly reject: (reason: string, body: unknown) => void;
@@ -37,13 +43,18 @@ export interface SyncCommitteeContext {
 
 /** Validator index in each seat of the committee in force at `epoch` (none before Altair). */
 export function syncCommitteeAt(
-  ctx: Pick<SyncCommitteeContext, 'signing' | 'slotsPerEpoch' | 'syncCommitteeSize' | 'epochsPerPeriod' | 'validatorPubkeys' | 'enabled'>,
+  ctx: Pick<SyncCommitteeContext, 'signing' | 'slotsPerEpoch' | 'syncCommitteeSize' | 'epochsPerPeriod' | 'validatorPubkeys' | 'enabled' | 'layout'>,
   epoch: number,
 ): number[] {
   if (!ctx.enabled || blockForkAtSlot(ctx.signing, epoch * ctx.slotsPerEpoch) === 'phase0') return [];
   const period = Math.floor(epoch / ctx.epochsPerPeriod);
   const n = ctx.validatorPubkeys.length;
-  return Array.from({ length: ctx.syncCommitteeSize }, (_, seat) => (seat + period) % n);
+  const size = ctx.syncCommitteeSize;
+  if (ctx.layout === 'runs') {
+    const shift = Math.floor(size / n / 2);
+    return Array.from({ length: size }, (_, seat) => (Math.floor((((seat + shift) % size) * n) / size) + period) % n);
+  }
+  return Array.from({ length: size }, (_, seat) => (seat + period) % n);
 }
 
 /** A validator's signature over a block root at a slot, as contributions aggregate it. */

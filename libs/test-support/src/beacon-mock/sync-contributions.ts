@@ -146,6 +146,7 @@ function checkSignedContribution(ctx: SyncContributionContext, item: unknown): V
 export function registerSyncContributionRoutes(app: FastifyInstance, ctx: SyncContributionContext): { readonly acceptedContributions: readonly AcceptedContribution[] } {
   const acceptedContributions: AcceptedContribution[] = [];
   const acceptedAt = new Map<string, number>();
+  const alreadyAccepted = new Map<string, Omit<AcceptedContribution, 'receivedAtMs' | 'count'>>();
   const badRequest = (reply: FastifyReply, message: string) => reply.code(400).send(errorBody(400, message));
 
   app.get('/eth/v1/validator/sync_committee_contribution', async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply) => {
@@ -185,7 +186,12 @@ export function registerSyncContributionRoutes(app: FastifyInstance, ctx: SyncCo
     const receivedAtMs = Date.now();
     const failures: IndexedFailure[] = [];
     body.forEach((item: unknown, index) => {
+      // Every node of a cluster submits the same combined contribution: seen once, checked once (a BN's gossip seen-cache).
+      const seenKey = JSON.stringify(item);
+      const seen = alreadyAccepted.get(seenKey);
+      if (seen) return record(seen, receivedAtMs);
       const verdict = checkSignedContribution(ctx, item);
+      if (verdict.ok) alreadyAccepted.set(seenKey, verdict.contribution);
       if (verdict.ok) return record(verdict.contribution, receivedAtMs);
       failures.push({ index, message: verdict.message });
       ctx.reject(verdict.message, item);
