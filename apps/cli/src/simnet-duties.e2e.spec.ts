@@ -3,7 +3,7 @@ import { explain } from '#lib/audit';
 import { BLOCK_FORKS, type BlockFork } from '#lib/signing';
 import { GATEWAY_ROUTES } from '#service/signer-gateway';
 import { beaconApisDir, checkExchange, loadBeaconApiSpec, startRecordingProxy, type Exchange, type RecordingProxy } from '#lib/test-support';
-import { runSimnet, type SimnetResult } from './simnet.js';
+import { runSimnet, SIMNET_FEE_RECIPIENT, type SimnetResult } from './simnet.js';
 
 /**
  * Every duty type on every fork, through a 4-node cluster: one run walks the fork schedule
@@ -78,6 +78,8 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
         aggregateApi: index === 0 ? 'v1' : 'v2',
         produceBlockApi: index === 1 ? 'v2' : 'v3',
         distributed: index !== NON_DISTRIBUTED,
+        // Every VC registers with the builders each epoch; VC 4 asks another fee recipient than the lock's.
+        builderRegistration: { feeRecipient: index === NON_DISTRIBUTED ? `0x${'0b'.repeat(20)}` : SIMNET_FEE_RECIPIENT },
       }),
       vcBeaconUrl: async (index, gatewayUrl) => {
         const proxy = await startRecordingProxy(gatewayUrl);
@@ -159,6 +161,17 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
       const unexpected = failures.filter((e) => !(index === NON_DISTRIBUTED && e.type === 'DutyFailed' && e.data.reason === 'vc_not_distributed'));
       expect(unexpected.map((e) => `node ${index + 1} ${e.duty.slot}/${e.duty.type} ${e.type} ${JSON.stringify(e.data).slice(0, 120)}`)).toEqual([]);
     }
+  });
+
+  it('builder registrations: the cluster\'s, signed with the whole key at creation, reach the BN for every validator; no VC\'s share-signed one does', () => {
+    // The mock takes only registrations that verify under a chain validator's (group) key.
+    const registered = result.beaconMock.acceptedRegistrations;
+    expect(new Set(registered.map((r) => r.pubkey)).size).toBe(VALIDATORS);
+    expect(registered.every((r) => r.feeRecipient === SIMNET_FEE_RECIPIENT)).toBe(true);
+    // Each node passes the lock's registration on each epoch: always the same message.
+    expect(new Set(registered.map((r) => r.timestamp)).size).toBe(1);
+    expect(registered.every((r) => r.count > 1)).toBe(true);
+    for (const events of result.events) expect(events.some((e) => e.type === 'Broadcast' && e.duty.type === 'builder_registration')).toBe(true);
   });
 
   it('a voluntary exit signed by every operator\'s VC lands once, signed under the group key (capella domain)', () => {

@@ -1,10 +1,11 @@
-import { generateSecretKey, initBls, splitSecret } from '#lib/bls';
+import { generateSecretKey, initBls, secretKeyToPublicKey, sign, splitSecret } from '#lib/bls';
 import { parseNodeConfig, type NodeConfig } from '#lib/config';
-import { Streams, toHex, type AnyCohortEvent, type EventType, type Hex } from '#lib/contracts';
+import { fromHex, Streams, toHex, type AnyCohortEvent, type EventType, type Hex, type SignedValidatorRegistrationJson } from '#lib/contracts';
 import { connectJetStreamEventStore } from '#lib/event-store';
 import { generateIdentityKey, secp256k1PublicKey } from '#lib/p2p';
-import { valueHash } from '#lib/signing';
+import { builderRegistrationSigningRoot, valueHash } from '#lib/signing';
 import {
+  BEACON_MOCK_GENESIS_FORK_VERSION,
   freePort,
   startBeaconMock,
   startNatsServer,
@@ -128,19 +129,34 @@ export interface SimnetCluster {
   readonly shareSecrets: readonly (readonly Uint8Array[])[];
 }
 
+/** The simnet's fee recipient, as a cluster creator would pin it in the lock. */
+export const SIMNET_FEE_RECIPIENT: Hex = `0x${'fe'.repeat(20)}`;
+
+/**
+ * A builder registration signed with the whole key, as `create cluster` signs one into the lock
+ * (under the beacon mock's genesis fork version: the builder domain has no genesis validators root).
+ */
+function dealerRegistration(secret: Uint8Array): SignedValidatorRegistrationJson {
+  const message = { fee_recipient: SIMNET_FEE_RECIPIENT, gas_limit: '30000000', timestamp: String(Math.floor(Date.now() / 1000)), pubkey: toHex(secretKeyToPublicKey(secret)) };
+  const root = builderRegistrationSigningRoot(BEACON_MOCK_GENESIS_FORK_VERSION, message);
+  return { message, signature: toHex(sign(secret, fromHex(root))) };
+}
+
 /** A cluster dealt in memory by a trusted dealer (the simnet's default). */
 export async function dealSimnetCluster(nodes: number, validatorCount: number): Promise<SimnetCluster> {
   const threshold = Math.ceil((2 * nodes) / 3);
   await initBls();
-  const validators = Array.from({ length: validatorCount }, () => splitSecret(generateSecretKey(), { total: nodes, threshold }));
+  const secrets = Array.from({ length: validatorCount }, () => generateSecretKey());
+  const validators = secrets.map((secret) => splitSecret(secret, { total: nodes, threshold }));
   const identityKeys = Array.from({ length: nodes }, () => generateIdentityKey());
   const description = {
     name: 'simnet',
     threshold,
     operators: identityKeys.map((key, index) => ({ index, publicKey: secp256k1PublicKey(key), p2pHost: '127.0.0.1' })),
-    validators: validators.map((v) => ({
+    validators: validators.map((v, i) => ({
       groupPubkey: toHex(v.groupPublicKey),
       publicShares: Array.from({ length: nodes }, (_, i) => toHex(v.publicShares.get(i + 1) as Uint8Array)),
+      builderRegistration: dealerRegistration(secrets[i] as Uint8Array),
     })),
   };
   return {

@@ -246,6 +246,11 @@ export class BeaconClient {
     return (await this.json<{ data: SyncCommitteeContributionJson }>('GET', `/eth/v1/validator/sync_committee_contribution?${query}`)).data;
   }
 
+  /** SignedValidatorRegistrationV1s, which the BN passes on to its builders (apis/validator/register_validator.yaml). */
+  async registerValidators(registrations: readonly unknown[]): Promise<void> {
+    await this.json('POST', '/eth/v1/validator/register_validator', registrations);
+  }
+
   async submitContributionAndProofs(signed: readonly unknown[]): Promise<void> {
     await this.json('POST', '/eth/v1/validator/contribution_and_proofs', signed);
   }

@@ -1,4 +1,4 @@
-import type { Hex } from '#lib/contracts';
+import type { Hex, SignedValidatorRegistrationJson } from '#lib/contracts';
 import { decodeEnr } from './enr.js';
 import { parseClusterLock } from './json.js';
 import type { ClusterLock } from './types.js';
@@ -20,7 +20,10 @@ export interface ClusterValidator {
   readonly groupPubkey: Hex;
   /** Public share of operator i at position i. */
   readonly publicShares: readonly Hex[];
+  /** v1.7+ locks: the validator's builder registration, signed with its whole key at creation (Beacon API JSON). */
+  readonly builderRegistration?: SignedValidatorRegistrationJson;
 }
+
 
 export interface ClusterFromLock {
   readonly name: string;
@@ -52,7 +55,21 @@ export function clusterFromLock(lock: ClusterLock): ClusterFromLock {
         ...(enr.tcp === undefined ? {} : { p2pPort: enr.tcp }),
       };
     }),
-    validators: lock.distributedValidators.map((v) => ({ groupPubkey: v.distributedPublicKey, publicShares: [...v.publicShares] })),
+    validators: lock.distributedValidators.map((v) => ({
+      groupPubkey: v.distributedPublicKey,
+      publicShares: [...v.publicShares],
+      ...(v.builderRegistration && {
+        builderRegistration: {
+          message: {
+            fee_recipient: v.builderRegistration.message.feeRecipient,
+            gas_limit: String(v.builderRegistration.message.gasLimit),
+            timestamp: String(v.builderRegistration.message.timestamp),
+            pubkey: v.builderRegistration.message.pubkey,
+          },
+          signature: v.builderRegistration.signature,
+        },
+      }),
+    })),
   };
 }
 

@@ -84,6 +84,19 @@ describe('parseNodeConfig', () => {
     expect(problemsOf({ ...validInput(), duties: { aggregation: 'no' } })).toEqual(['duties.aggregation: must be true or false, got "no"']);
   });
 
+  it('reads a validator\'s builder registration from the lock, and refuses one that names another validator or is malformed', () => {
+    const input = validInput();
+    const validators = (input['cluster'] as { validators: Record<string, unknown>[] }).validators;
+    const groupPubkey = String(validators[0]?.['groupPubkey']).toLowerCase() as `0x${string}`;
+    const registration = { message: { fee_recipient: `0x${'aa'.repeat(20)}`, gas_limit: '30000000', timestamp: '1700000000', pubkey: groupPubkey }, signature: `0x${'bb'.repeat(96)}` };
+    (validators[0] as Record<string, unknown>)['builderRegistration'] = registration;
+    expect(parseNodeConfig(input).cluster.validators[0]?.builderRegistration).toEqual(registration);
+    (validators[0] as Record<string, unknown>)['builderRegistration'] = { ...registration, message: { ...registration.message, pubkey: `0x${'cc'.repeat(48)}`, gas_limit: 30000000 } };
+    const problems = problemsOf(input);
+    expect(problems).toContainEqual('cluster.validators[0].builderRegistration.message.gas_limit: required uint64 as a decimal string, got 30000000');
+    expect(problems.some((p) => p.includes('names 0xcccc'))).toBe(true);
+  });
+
   it('normalises hex to lower case', () => {
     const input = validInput();
     const config = parseNodeConfig(input);

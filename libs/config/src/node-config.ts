@@ -1,4 +1,4 @@
-import { isHex, type Hex } from '#lib/contracts';
+import { isHex, type Hex, type SignedValidatorRegistrationJson } from '#lib/contracts';
 
 /**
  * A node's configuration, parsed once at the edge into an immutable value grouped by
@@ -16,6 +16,11 @@ export interface ValidatorConfig {
   readonly groupPubkey: Hex;
   /** Public key shares by share index: `publicShares[i - 1]` belongs to share index i. */
   readonly publicShares: readonly Hex[];
+  /**
+   * The validator's builder registration, signed with its whole key when the cluster was
+   * created (the lock's `builder_registration`, Beacon API JSON); absent in older locks.
+   */
+  readonly builderRegistration?: SignedValidatorRegistrationJson;
 }
 
 export interface ClusterConfig {
@@ -79,10 +84,26 @@ export function parseNodeConfig(input: unknown): NodeConfig {
     p2pHost: o.str('p2pHost'),
     p2pPort: o.int('p2pPort', 1, 65535),
   }));
-  const validators = r.array('cluster.validators', (v) => ({
-    groupPubkey: v.hex('groupPubkey', 48),
-    publicShares: v.array('publicShares', (share) => share.hex('', 48)),
-  }));
+  const validators = r.array('cluster.validators', (v) => {
+    const groupPubkey = v.hex('groupPubkey', 48);
+    const registered = v.present('builderRegistration')
+      ? {
+          builderRegistration: {
+            message: {
+              fee_recipient: v.hex('builderRegistration.message.fee_recipient', 20),
+              gas_limit: v.uint64('builderRegistration.message.gas_limit'),
+              timestamp: v.uint64('builderRegistration.message.timestamp'),
+              pubkey: v.hex('builderRegistration.message.pubkey', 48),
+            },
+            signature: v.hex('builderRegistration.signature', 96),
+          },
+        }
+      : {};
+    if (registered.builderRegistration && registered.builderRegistration.message.pubkey !== groupPubkey) {
+      problems.push(`cluster.validators: a builderRegistration names ${registered.builderRegistration.message.pubkey}, not its validator ${groupPubkey}`);
+    }
+    return { groupPubkey, publicShares: v.array('publicShares', (share) => share.hex('', 48)), ...registered };
+  });
   const threshold = r.int('cluster.threshold', 1);
   const nodeIndex = r.int('node.index', 0);
   const level = r.optStr('observability.logLevel') ?? 'info';
@@ -137,6 +158,9 @@ interface Reader {
   int(path: string, min?: number, max?: number): number;
   optInt(path: string, min?: number, max?: number): number | undefined;
   optBool(path: string): boolean | undefined;
+  /** A uint64 as the Beacon API writes it: a decimal string. */
+  uint64(path: string): string;
+  present(path: string): boolean;
   hex(path: string, bytes: number): Hex;
   url(path: string): string;
   array<T>(path: string, item: (element: Reader) => T): T[];
@@ -170,6 +194,13 @@ function reader(input: unknown, base: string, problems: string[]): Reader {
     },
     optInt(path: string, min = -Infinity, max = Infinity): number | undefined {
       return get(path) === undefined ? undefined : self.int(path, min, max);
+    },
+    uint64(path: string): string {
+      const v = get(path);
+      return typeof v === 'string' && /^(0|[1-9][0-9]{0,19})$/.test(v) && BigInt(v) < 2n ** 64n ? v : fail(full(path), `required uint64 as a decimal string, got ${JSON.stringify(v)}`, '0');
+    },
+    present(path: string): boolean {
+      return get(path) !== undefined;
     },
     optBool(path: string): boolean | undefined {
       const v = get(path);

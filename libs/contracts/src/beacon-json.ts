@@ -63,6 +63,12 @@ export interface SyncContributionDuty {
   readonly selectionProof: Hex;
 }
 
+/** A SignedValidatorRegistrationV1 as the Beacon API carries it (`register_validator`, builder-specs). */
+export interface SignedValidatorRegistrationJson {
+  readonly message: { readonly fee_recipient: Hex; readonly gas_limit: string; readonly timestamp: string; readonly pubkey: Hex };
+  readonly signature: Hex;
+}
+
 /** Names one sync selection proof in a duty: a member has one per subcommittee it sits in. */
 export const syncSelectionKey = (pubkey: Hex, subcommitteeIndex: number): string => `${pubkey}/${subcommitteeIndex}`;
 

@@ -12,6 +12,7 @@ export const DUTY_TYPES = [
   'exit',
   'prepare_aggregator',
   'prepare_sync_contribution',
+  'builder_registration',
 ] as const;
 export type DutyType = (typeof DUTY_TYPES)[number];
 
@@ -40,6 +41,7 @@ export const DUTY_ORDINAL = {
   exit: 7,
   prepare_aggregator: 8,
   prepare_sync_contribution: 9,
+  builder_registration: 10,
 } as const satisfies Record<DutyType, number>;
 
 /**
@@ -50,7 +52,9 @@ export const DUTY_ORDINAL = {
  * epoch; a sync committee message signs the VC's head root, so VCs that saw different heads
  * leave the duty failed with `partial_signatures_disagree` rather than combined. The two
  * `prepare_*` duties combine the VCs' selection proofs (a slot, or a slot and subcommittee,
- * signed): only the combined proof says whether a validator aggregates.
+ * signed): only the combined proof says whether a validator aggregates. A builder registration
+ * was signed with the whole key when the cluster was created (Charon's lock pins it): the VCs'
+ * registrations, each over its own timestamp, could never be combined.
  */
 export const DUTY_FLOW = {
   attester: 'decided',
@@ -62,6 +66,7 @@ export const DUTY_FLOW = {
   exit: 'signed',
   prepare_aggregator: 'signed',
   prepare_sync_contribution: 'signed',
+  builder_registration: 'signed',
 } as const satisfies Record<DutyType, 'decided' | 'signed'>;
 
 /**
@@ -78,6 +83,8 @@ export const DUTY_FLOW = {
  *   second slot leaves consensus and the VCs' signatures the time an aggregate also gets.
  * - prepare_aggregator, prepare_sync_contribution: the combined selection proof is needed before
  *   2/3 of the slot, when the aggregate is fetched; a VC asks for it at the slot start.
+ * - builder_registration: signed once for all, when the cluster was created (the lock holds it);
+ *   the gateway submits it as soon as the VC registers, nothing waits.
  * - exit: a voluntary exit's duty slot is the first slot of its epoch; operators enter it by
  *   hand (`lodestar validator voluntary-exit`), so every operator's VC must sign the same epoch
  *   within 256 slots of that slot for the shares to meet.
@@ -92,4 +99,5 @@ export const DUTY_DEADLINE_SLOTS = {
   exit: 256,
   prepare_aggregator: 1,
   prepare_sync_contribution: 1,
+  builder_registration: 1,
 } as const satisfies Record<DutyType, number>;

@@ -32,6 +32,7 @@ export const REJECTION_REASONS = {
   deadline_expired: 'the duty deadline has passed',
   malformed: 'the submission is not a well-formed signed object (fields, bits or hex)',
   not_approved: 'no decided value approved by the slashing guard exists for this validator and duty',
+  no_cluster_registration: 'the cluster lock holds no builder registration for this validator (signed when the cluster was created): a VC\'s own, signed with its key share, would never verify',
   no_selection_proof: 'no selection proof was combined through the cluster for this validator and slot (the VC did not use the DV selection endpoints)',
 } as const;
 

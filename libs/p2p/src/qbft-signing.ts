@@ -50,6 +50,7 @@ export const CHARON_DUTY_TYPE = {
   proposer: 1,
   attester: 2,
   exit: 4,
+  builder_registration: 6,
   randao: 7,
   prepare_aggregator: 8,
   aggregator: 9,

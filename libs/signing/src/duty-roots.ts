@@ -159,11 +159,11 @@ export function voluntaryExitSigningRoot(ctx: ChainSigningContext, exit: { reado
 
 /** Builder registration signing root: DOMAIN_APPLICATION_BUILDER over the genesis fork version and a zero root (builder-specs). */
 export function builderRegistrationSigningRoot(
-  ctx: ChainSigningContext,
+  genesisForkVersion: Hex,
   registration: { readonly fee_recipient: Hex; readonly gas_limit: string; readonly timestamp: string; readonly pubkey: Hex },
 ): Hex {
   return computeSigningRoot(
     signingObjectRoot('ValidatorRegistrationV1', registration),
-    genesisDomain(DomainType.APPLICATION_BUILDER, ctx.genesisForkVersion),
+    genesisDomain(DomainType.APPLICATION_BUILDER, genesisForkVersion),
   );
 }

@@ -484,6 +484,7 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
       case 'randao':
       case 'prepare_aggregator':
       case 'prepare_sync_contribution':
+      case 'builder_registration':
         return;
       case 'exit': {
         for (const s of signatures) {

@@ -73,6 +73,7 @@ const TIMER_DUTY_TYPE = {
   exit: 'exit',
   prepare_aggregator: 'prepare_aggregator',
   prepare_sync_contribution: 'prepare_sync_contribution',
+  builder_registration: 'builder_registration',
 } as const satisfies Record<DutyType, TimerDutyType>;
 
 interface Instance {
@@ -285,6 +286,7 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
       case 'exit':
       case 'prepare_aggregator':
       case 'prepare_sync_contribution':
+      case 'builder_registration':
         return { ok: false, detail: `${duty.type} duties have no consensus` };
       default:
         return assertNever(duty.type);

@@ -32,7 +32,8 @@ export type TimerDutyType =
   | 'randao'
   | 'exit'
   | 'prepare_aggregator'
-  | 'prepare_sync_contribution';
+  | 'prepare_sync_contribution'
+  | 'builder_registration';
 
 const SECOND_NS = 1_000_000_000n;
 /** Charon timer.LinearRoundInc. */
@@ -63,6 +64,7 @@ export function dutyStartDelayNs(dutyType: TimerDutyType, slotDurationNs: bigint
     case 'exit':
     case 'prepare_aggregator':
     case 'prepare_sync_contribution':
+    case 'builder_registration':
       return 0n;
   }
 }

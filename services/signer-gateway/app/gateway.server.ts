@@ -6,7 +6,9 @@ import { shareIndexOf } from '#lib/config';
 import {
   attesterDutiesOf,
   dutyDeadlineMs,
+  epochOf,
   epochStartSlot,
+  REJECTION_REASONS,
   slotAt,
   syncSelectionKey,
   dutyId,
@@ -15,6 +17,7 @@ import {
   type Hex,
   type ProposerUnsignedData,
   type RejectionReason,
+  type SignedValidatorRegistrationJson,
 } from '#lib/contracts';
 import {
   attestationSigningRoot,
@@ -58,6 +61,7 @@ export const GATEWAY_ROUTES = [
   'POST /eth/v2/beacon/blinded_blocks',
   'POST /eth/v1/beacon/pool/sync_committees',
   'POST /eth/v1/beacon/pool/voluntary_exits',
+  'POST /eth/v1/validator/register_validator',
   'POST /eth/v1/validator/beacon_committee_selections',
   'POST /eth/v1/validator/sync_committee_selections',
   'GET /eth/v1/validator/aggregate_attestation',
@@ -86,6 +90,10 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly bn: BeaconClient;
   private readonly swap: PubkeySwap;
   private readonly publicShareOf: ReadonlyMap<Hex, Hex>;
+  /** Each validator's builder registration from the cluster lock, by group pubkey. */
+  private readonly registrationOf: ReadonlyMap<Hex, SignedValidatorRegistrationJson | undefined>;
+  /** Validators whose VC asked for another fee recipient or gas limit than the lock's (warned once). */
+  private readonly registrationWarned = new Set<Hex>();
   private readonly values = new DecidedValues();
   private readonly closers: (() => unknown)[] = [];
   private readonly abort = new AbortController();
@@ -103,6 +111,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
     }));
     this.swap = pubkeySwap(validators);
     this.publicShareOf = new Map(validators.map((v) => [v.groupPubkey, v.sharePubkey]));
+    this.registrationOf = new Map(rt.config.cluster.validators.map((v) => [v.groupPubkey, v.builderRegistration]));
     this.requests = new Counter({
       name: 'cohort_gateway_requests_total',
       help: 'VC requests served by the gateway, by route and outcome',
@@ -179,6 +188,7 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
       'POST /eth/v2/beacon/blinded_blocks': (req, reply) => this.publishBlock(req, reply, 'v2', true),
       'POST /eth/v1/beacon/pool/sync_committees': (req, reply) => this.submitSyncMessages(req, reply),
       'POST /eth/v1/beacon/pool/voluntary_exits': (req, reply) => this.submitVoluntaryExit(req, reply),
+      'POST /eth/v1/validator/register_validator': (req, reply) => this.registerValidators(req, reply),
       'POST /eth/v1/validator/beacon_committee_selections': (req, reply) => this.aggregation.selections(req, reply, 'aggregator'),
       'POST /eth/v1/validator/sync_committee_selections': (req, reply) => this.aggregation.selections(req, reply, 'sync_contribution'),
       'GET /eth/v1/validator/aggregate_attestation': (req, reply) => this.aggregation.aggregateAttestation(req, reply, 'v1'),
@@ -426,6 +436,63 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
       const root = syncCommitteeMessageSigningRoot(chain.signing, slot, parsed.beaconBlockRoot);
       return this.intake.verifiedShare(slot, duty.pubkey, root, parsed.signature, { beacon_block_root: parsed.beaconBlockRoot });
     });
+  }
+
+  /**
+   * The VC's builder registrations: each VC signs its own (its share key, its own timestamp),
+   * which can neither verify nor be combined. The cluster's registration was signed with the
+   * whole key when the cluster was created and sits in the lock: that is what goes to the BN,
+   * whenever a VC registers (each epoch, for Lodestar). A VC asking another fee recipient or
+   * gas limit is told, once, in the log: the lock's are the cluster's agreement.
+   */
+  private async registerValidators(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const body = this.intake.jsonArray(req, reply, 'signed validator registrations');
+    const chain = this.chain;
+    if (!body || !chain) return;
+    const slot = epochStartSlot(chain.timing, epochOf(chain.timing, slotAt(chain.timing, Date.now())));
+    const duty: Duty = { slot, type: 'builder_registration' };
+    const registrations = new Map<Hex, SignedValidatorRegistrationJson>();
+    const failures: { index: number; message: string }[] = [];
+    const refusals: Refusal[] = [];
+    body.forEach((item, index) => {
+      const message = (item as { message?: { pubkey?: unknown; fee_recipient?: unknown; gas_limit?: unknown } } | null)?.message;
+      const pubkey = (typeof message?.pubkey === 'string' ? idToGroup(this.swap, message.pubkey.toLowerCase()) : '') as Hex;
+      const refuse = (reason: RejectionReason, detail: string) => {
+        failures.push({ index, message: `${reason}: ${detail}` });
+        refusals.push({ slot, ...(this.publicShareOf.has(pubkey) && { pubkey }), reason, detail });
+      };
+      if (!this.publicShareOf.has(pubkey)) return refuse(typeof message?.pubkey === 'string' ? 'unknown_validator' : 'malformed', `not a registration of a validator of this cluster`);
+      const registration = this.registrationOf.get(pubkey);
+      if (!registration) return refuse('no_cluster_registration', REJECTION_REASONS.no_cluster_registration);
+      const asked = { fee_recipient: String(message?.fee_recipient).toLowerCase(), gas_limit: String(message?.gas_limit) };
+      if ((asked.fee_recipient !== registration.message.fee_recipient || asked.gas_limit !== registration.message.gas_limit) && !this.registrationWarned.has(pubkey)) {
+        this.registrationWarned.add(pubkey);
+        this.rt.log.warn('the VC registers another fee recipient or gas limit than the cluster lock; registering the lock\'s', {
+          pubkey,
+          vcFeeRecipient: asked.fee_recipient,
+          vcGasLimit: asked.gas_limit,
+          lockFeeRecipient: registration.message.fee_recipient,
+          lockGasLimit: registration.message.gas_limit,
+        });
+      }
+      registrations.set(pubkey, registration);
+    });
+    await this.intake.recordRejections('builder_registration', new Map(refusals.length > 0 ? [[slot, refusals]] : []));
+    if (registrations.size > 0) {
+      const pubkeys = [...registrations.keys()];
+      const discriminator = pubkeys.map((pk) => pk.slice(2, 10)).join('');
+      try {
+        await this.bn.registerValidators([...registrations.values()]);
+        await this.rt.events.record('Broadcast', duty, pubkeys, { count: pubkeys.length }, { discriminator });
+      } catch (error) {
+        this.requests.inc({ route: 'register_validator', outcome: 'bn_failed' });
+        await this.rt.events.record('BroadcastFailed', duty, pubkeys, { reason: 'bn_broadcast_failed', detail: String(error).slice(0, 500) }, { discriminator });
+        return void reply.code(503).send(apiError(503, `the beacon node did not take the registrations: ${String(error)}`));
+      }
+    }
+    this.requests.inc({ route: 'register_validator', outcome: failures.length > 0 ? '400' : '200' });
+    if (failures.length > 0) return void reply.code(400).send(apiError(400, 'some registrations were refused', failures));
+    await reply.code(200).send();
   }
 
   /**

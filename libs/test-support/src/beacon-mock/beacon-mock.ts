@@ -5,6 +5,7 @@ import { ssz } from '@lodestar/types';
 import { blockForkAtSlot, forkIsElectraOrLater, signingContextFromSpec, voluntaryExitSigningRoot } from '#lib/signing';
 import { registerAggregationRoutes, type AcceptedAggregate } from './aggregation.js';
 import { errorBody, indexedErrorBody, UINT } from './api-errors.js';
+import { registerBuilderRegistrationRoute, type AcceptedRegistration } from './registrations.js';
 import { AttestationVotes, checkPoolAttestations } from './attestation-pool.js';
 import { proposerIndexAt, registerProposalRoutes, type AcceptedBlock } from './proposals.js';
 import { registerSyncCommitteeRoutes, syncCommitteeAt, type AcceptedSyncMessage } from './sync-committee.js';
@@ -97,6 +98,8 @@ export interface BeaconMock {
   readonly acceptedContributions: readonly AcceptedContribution[];
   /** Voluntary exits taken into the pool (valid signature under the validator's pubkey, epoch not in the future). */
   readonly acceptedExits: readonly { readonly validatorIndex: number; readonly pubkey: Hex; readonly epoch: number; readonly receivedAtMs: number }[];
+  /** Builder registrations passed on to the builders (signed under the validator's key), the newest per validator. */
+  readonly acceptedRegistrations: readonly AcceptedRegistration[];
   readonly rejected: readonly RejectedSubmission[];
   /** The proposer (validator index) of `slot`. */
   proposerAt(slot: number): number;
@@ -376,6 +379,7 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     );
   }
 
+  const registrations = registerBuilderRegistrationRoute(app, { genesisForkVersion: spec['GENESIS_FORK_VERSION'] as Hex, validatorPubkeys, reject });
   const aggregation = registerAggregationRoutes(app, {
     signing,
     slotsPerEpoch,
@@ -458,6 +462,7 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     acceptedAggregates: aggregation.acceptedAggregates,
     acceptedContributions: contributions.acceptedContributions,
     acceptedExits,
+    acceptedRegistrations: registrations.acceptedRegistrations,
     proposerAt: (slot: number) => proposerIndexAt(slot, validatorPubkeys.length),
     syncCommitteeAt: (epoch: number) => syncCommitteeAt(syncContext, epoch),
     dutiesFor,

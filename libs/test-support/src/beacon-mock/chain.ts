@@ -67,6 +67,9 @@ export type BeaconSpec = Readonly<Record<string, unknown>>;
  * `/eth/v1/config/spec` data: Lodestar's minimal config and preset (so a stock VC finds every
  * key it checks), with the mock's timing and fork schedule written over them.
  */
+/** The mock's GENESIS_FORK_VERSION (minimal config): what builder registrations are signed under. */
+export const BEACON_MOCK_GENESIS_FORK_VERSION: Hex = toHex(minimalChainConfig.GENESIS_FORK_VERSION);
+
 export function buildSpec(params: ChainParams): BeaconSpec {
   const spec: Record<string, unknown> = {
     ...specValuesToJson(minimalPreset as unknown as Parameters<typeof specValuesToJson>[0]),

@@ -1,7 +1,9 @@
 export * from './beacon-mock.js';
 export type { AcceptedAggregate } from './aggregation.js';
 export type { AcceptedContribution } from './sync-contributions.js';
+export type { AcceptedRegistration } from './registrations.js';
 export {
+  BEACON_MOCK_GENESIS_FORK_VERSION,
   DEFAULT_GENESIS_VALIDATORS_ROOT,
   attestationDataAt,
   blockRootAt,

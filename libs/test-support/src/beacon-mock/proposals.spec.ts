@@ -105,6 +105,20 @@ describe('beacon mock: sync committee', () => {
     expect(body.data[0].validator_sync_committee_indices).toEqual(seats.flatMap((v, seat) => (v === 0 ? [String(seat)] : [])));
   });
 
+  it('in `runs` layout seats each of 4 validators in two subcommittees, a run of 8 seats each', async () => {
+    const runs = await startBeaconMock({ validators: pubkeys.slice(0, 4).map((pubkey) => ({ pubkey })), forkEpochs: { ALTAIR: 0 }, syncCommitteeLayout: 'runs' });
+    try {
+      const seats = runs.syncCommitteeAt(0);
+      const subcommitteeSize = seats.length / 4;
+      for (let v = 0; v < 4; v++) {
+        expect(seats.filter((x) => x === v)).toHaveLength(8);
+        expect(new Set(seats.flatMap((x, seat) => (x === v ? [Math.floor(seat / subcommitteeSize)] : []))).size).toBe(2);
+      }
+    } finally {
+      await runs.stop();
+    }
+  });
+
   it('takes a member\'s message over the head root, signed under DOMAIN_SYNC_COMMITTEE, and refuses a bad signature', async () => {
     const slot = mock.currentSlot();
     const { body: head } = await call('GET', '/eth/v1/beacon/blocks/head/root');

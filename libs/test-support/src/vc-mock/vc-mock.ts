@@ -6,6 +6,7 @@ import {
   attestationSigningRoot,
   blockForkAtSlot,
   blockSigningRoot,
+  builderRegistrationSigningRoot,
   forkAtEpoch,
   forkHasBlockContents,
   forkIsElectraOrLater,
@@ -75,6 +76,12 @@ export interface VcMockOptions {
    * before Electra only (from Electra v2 is used, as real VCs do).
    */
   readonly aggregateApi?: 'v1' | 'v2';
+  /**
+   * Register its validators with the builders once per epoch (`register_validator`, as
+   * Lodestar does with `--builder`): this fee recipient and gas limit, a fresh timestamp,
+   * signed with its key. Default: no registrations.
+   */
+  readonly builderRegistration?: { readonly feeRecipient: Hex; readonly gasLimit?: number };
 }
 
 export interface SubmitError {
@@ -99,6 +106,8 @@ export interface VcStats {
   contributionsSubmitted: number;
   /** Combined selection proofs the selection routes answered (distributed mode), attestation and sync together. */
   selectionsCombined: number;
+  /** Builder registrations the BN took. */
+  registrationsSubmitted: number;
   readonly submitErrors: SubmitError[];
   readonly errors: string[];
 }
@@ -170,6 +179,7 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     aggregatesSubmitted: 0,
     contributionsSubmitted: 0,
     selectionsCombined: 0,
+    registrationsSubmitted: 0,
     submitErrors: [],
     errors: [],
   };
@@ -532,6 +542,24 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     }
   };
 
+  const registeredEpochs = new Set<number>();
+  const register = async (c: Chain, epoch: number) => {
+    const wanted = opts.builderRegistration;
+    if (!wanted || registeredEpochs.has(epoch)) return;
+    registeredEpochs.add(epoch);
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const registrations = [...indices.values()].map((pubkey) => {
+      const message = { fee_recipient: wanted.feeRecipient, gas_limit: String(wanted.gasLimit ?? 30_000_000), timestamp, pubkey };
+      return { message, signature: toHex(signerOf(pubkey).sign(fromHex(builderRegistrationSigningRoot(c.signing.genesisForkVersion, message))).toBytes()) };
+    });
+    try {
+      await request('POST', '/eth/v1/validator/register_validator', registrations);
+      stats.registrationsSubmitted += registrations.length;
+    } catch (error) {
+      reportSubmitError(epoch * c.slotsPerEpoch, 'builder registrations', error);
+    }
+  };
+
   // Each slot: make sure duties of this epoch and the next are known (validator-flow.md:
   // "ask for attester duties for epoch + 1"), then wake at the next slot.
   const onSlot = async (c: Chain) => {
@@ -543,6 +571,7 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     await fetchProposerDuties(c, epoch + 1);
     await fetchSyncDuties(c, epoch);
     await fetchSyncDuties(c, epoch + 1);
+    await register(c, epoch);
     later(slotStartMs(c, slot + 1) - Date.now(), () => onSlot(c));
   };
 
