@@ -174,6 +174,12 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
     for (const events of result.events) expect(events.some((e) => e.type === 'Broadcast' && e.duty.type === 'builder_registration')).toBe(true);
   });
 
+  it('proposer preparations and subnet subscriptions pass through each gateway to the BN, naming the validators by index', () => {
+    const mock = result.beaconMock;
+    expect([...mock.preparedProposers.keys()].sort()).toEqual([0, 1, 2, 3]);
+    expect(mock.subscriptions.length).toBeGreaterThanOrEqual(VALIDATORS * BLOCK_FORKS.length);
+  });
+
   it('a voluntary exit signed by every operator\'s VC lands once, signed under the group key (capella domain)', () => {
     expect(result.beaconMock.acceptedExits).toEqual([expect.objectContaining({ epoch: 2 })]);
     const exitDuty = (result.events[0] ?? []).filter((e) => e.duty.type === 'exit');

@@ -286,7 +286,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
             name: `vc${index}`,
             beaconUrl: (await opts.vcBeaconUrl?.(index, `http://127.0.0.1:${ports[n + index]}`)) ?? `http://127.0.0.1:${ports[n + index]}`,
             secretKeys: dealt.shareSecrets[index] ?? [],
-            ...(opts.duties === 'all' && { proposals: true, syncCommittee: true, aggregation: true, distributed: true }),
+            ...(opts.duties === 'all' && { proposals: true, syncCommittee: true, aggregation: true, distributed: true, subscriptions: true }),
             ...(typeof opts.vcOptions === 'function' ? opts.vcOptions(index) : opts.vcOptions),
             signWithWrongKey: opts.wrongVcKeys?.includes(index) ?? false,
           });

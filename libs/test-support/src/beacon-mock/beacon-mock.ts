@@ -98,6 +98,10 @@ export interface BeaconMock {
   readonly acceptedContributions: readonly AcceptedContribution[];
   /** Voluntary exits taken into the pool (valid signature under the validator's pubkey, epoch not in the future). */
   readonly acceptedExits: readonly { readonly validatorIndex: number; readonly pubkey: Hex; readonly epoch: number; readonly receivedAtMs: number }[];
+  /** `prepare_beacon_proposer`: the fee recipient each validator index asked for last. */
+  readonly preparedProposers: ReadonlyMap<number, Hex>;
+  /** `beacon_committee_subscriptions` received, one entry per item. */
+  readonly subscriptions: readonly { readonly validatorIndex: number; readonly slot: number; readonly committeeIndex: number }[];
   /** Builder registrations passed on to the builders (signed under the validator's key), the newest per validator. */
   readonly acceptedRegistrations: readonly AcceptedRegistration[];
   readonly rejected: readonly RejectedSubmission[];
@@ -367,9 +371,35 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     if (!acceptedExits.some((e) => e.validatorIndex === validatorIndex)) acceptedExits.push({ validatorIndex, pubkey, epoch, receivedAtMs: Date.now() });
     return reply.code(200).send();
   });
-  // Routes a stock VC calls besides its duties; the mock has nothing to say on them.
-  app.post('/eth/v1/validator/beacon_committee_subscriptions', async (_request, reply) => reply.code(200).send());
-  app.post('/eth/v1/validator/prepare_beacon_proposer', async (_request, reply) => reply.code(200).send());
+  // Routes a stock VC calls besides its duties: kept, after checking they name validators of this chain.
+  const preparedProposers = new Map<number, Hex>();
+  const subscriptions: { validatorIndex: number; slot: number; committeeIndex: number }[] = [];
+  const indicesOf = (body: unknown, fields: readonly string[]): Record<string, string>[] | string => {
+    if (!Array.isArray(body)) return 'body must be an array';
+    for (const item of body as Record<string, unknown>[]) {
+      if (fields.some((f) => typeof item?.[f] !== 'string')) return `every item needs ${fields.join(', ')}`;
+      if (!UINT.test(String(item['validator_index'])) || Number(item['validator_index']) >= validatorPubkeys.length) return `validator ${String(item['validator_index'])} is not a validator of this chain`;
+    }
+    return body as Record<string, string>[];
+  };
+  app.post('/eth/v1/validator/beacon_committee_subscriptions', async (request: FastifyRequest<{ Body: unknown }>, reply) => {
+    const items = indicesOf(request.body, ['validator_index', 'committee_index', 'committees_at_slot', 'slot']);
+    if (typeof items === 'string') {
+      reject(items, request.body);
+      return badRequest(reply, items);
+    }
+    for (const s of items) subscriptions.push({ validatorIndex: Number(s['validator_index']), slot: Number(s['slot']), committeeIndex: Number(s['committee_index']) });
+    return reply.code(200).send();
+  });
+  app.post('/eth/v1/validator/prepare_beacon_proposer', async (request: FastifyRequest<{ Body: unknown }>, reply) => {
+    const items = indicesOf(request.body, ['validator_index', 'fee_recipient']);
+    if (typeof items === 'string') {
+      reject(items, request.body);
+      return badRequest(reply, items);
+    }
+    for (const p of items) preparedProposers.set(Number(p['validator_index']), p['fee_recipient'] as Hex);
+    return reply.code(200).send();
+  });
   // The selection routes exist for DV middleware, which combines partial selection proofs; a
   // beacon node has nothing to combine and answers 501, as the definition allows
   // (apis/validator/beacon_committee_selections.yaml, sync_committee_selections.yaml).
@@ -463,6 +493,8 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     acceptedContributions: contributions.acceptedContributions,
     acceptedExits,
     acceptedRegistrations: registrations.acceptedRegistrations,
+    preparedProposers,
+    subscriptions,
     proposerAt: (slot: number) => proposerIndexAt(slot, validatorPubkeys.length),
     syncCommitteeAt: (epoch: number) => syncCommitteeAt(syncContext, epoch),
     dutiesFor,

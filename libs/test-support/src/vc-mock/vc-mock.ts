@@ -82,6 +82,12 @@ export interface VcMockOptions {
    * signed with its key. Default: no registrations.
    */
   readonly builderRegistration?: { readonly feeRecipient: Hex; readonly gasLimit?: number };
+  /**
+   * Prepare the BN as a stock VC does: `prepare_beacon_proposer` with the fee recipient of
+   * `builderRegistration` each epoch, and `beacon_committee_subscriptions` for its attester
+   * duties once fetched. Default false.
+   */
+  readonly subscriptions?: boolean;
 }
 
 export interface SubmitError {
@@ -128,6 +134,7 @@ interface AttesterDuty {
   readonly validatorIndex: number;
   readonly committeeIndex: number;
   readonly committeeLength: number;
+  readonly committeesAtSlot: number;
   readonly validatorCommitteeIndex: number;
   readonly slot: number;
 }
@@ -254,6 +261,7 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
         validatorIndex: Number(d['validator_index']),
         committeeIndex: Number(d['committee_index']),
         committeeLength: Number(d['committee_length']),
+        committeesAtSlot: Number(d['committees_at_slot']),
         validatorCommitteeIndex: Number(d['validator_committee_index']),
         slot: Number(d['slot']),
       };
@@ -280,7 +288,20 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
       for (const slot of new Set(duties.map((duty) => duty.slot))) scheduleSlot(c, slot);
     } catch (error) {
       if (!stopped) recordError(`epoch ${epoch}: attester duties: ${(error as Error).message}`);
+      return;
     }
+    const duties = dutiesByEpoch.get(epoch) ?? [];
+    if (!opts.subscriptions || duties.length === 0) return;
+    const subscriptions = duties.map((d) => ({
+      validator_index: String(d.validatorIndex),
+      committee_index: String(d.committeeIndex),
+      committees_at_slot: String(d.committeesAtSlot),
+      slot: String(d.slot),
+      is_aggregator: false,
+    }));
+    await request('POST', '/eth/v1/validator/beacon_committee_subscriptions', subscriptions).catch((error: unknown) =>
+      reportSubmitError(epoch * c.slotsPerEpoch, 'beacon committee subscriptions', error),
+    );
   };
 
   // Selection proofs at the start of the slot, attest at 1/3 (phase0/validator.md#attesting;
@@ -547,6 +568,12 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
     const wanted = opts.builderRegistration;
     if (!wanted || registeredEpochs.has(epoch)) return;
     registeredEpochs.add(epoch);
+    if (opts.subscriptions) {
+      const preparations = [...indices.keys()].map((index) => ({ validator_index: String(index), fee_recipient: wanted.feeRecipient }));
+      await request('POST', '/eth/v1/validator/prepare_beacon_proposer', preparations).catch((error: unknown) =>
+        reportSubmitError(epoch * c.slotsPerEpoch, 'proposer preparations', error),
+      );
+    }
     const timestamp = String(Math.floor(Date.now() / 1000));
     const registrations = [...indices.values()].map((pubkey) => {
       const message = { fee_recipient: wanted.feeRecipient, gas_limit: String(wanted.gasLimit ?? 30_000_000), timestamp, pubkey };
