@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { explain } from '#lib/audit';
 import { BLOCK_FORKS, type BlockFork } from '#lib/signing';
 import { GATEWAY_ROUTES } from '#service/signer-gateway';
-import { beaconApisDir, checkExchange, loadBeaconApiSpec, startRecordingProxy, type Exchange, type RecordingProxy } from '#lib/test-support';
+import { beaconApisDir, checkExchange, loadBeaconApiSpec, startRecordingProxy, type Exchange, type RecordingProxy, type VcMock } from '#lib/test-support';
 import { runSimnet, SIMNET_FEE_RECIPIENT, type SimnetResult } from './simnet.js';
 
 /**
@@ -35,6 +35,13 @@ const LEGACY_SUCCESSOR: Readonly<Record<string, string>> = {
   '/eth/v1/beacon/blinded_blocks': '/eth/v2/beacon/blinded_blocks',
   '/eth/v1/validator/aggregate_and_proofs': '/eth/v2/validator/aggregate_and_proofs',
 };
+/** Validator k exits in epoch `epoch`, whose fork is BLOCK_FORKS[epoch]. */
+const EXITS = [
+  { validator: 0, epoch: 0 },
+  { validator: 1, epoch: 2 },
+  { validator: 2, epoch: 4 },
+  { validator: 3, epoch: 6 },
+] as const;
 /** VC 4 (operator index 3) runs without a distributed mode. */
 const NON_DISTRIBUTED = 3;
 
@@ -96,15 +103,16 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
             await nodeCalls(0, 'GET', '/eth/v1/beacon/states/head/validators/0');
           },
         },
-        {
-          // Every operator runs its VC's exit command for the first validator, same epoch.
-          atSlot: 10,
+        // Every operator runs its VC's exit command for one validator, same epoch: one validator
+        // per fork of phase0, bellatrix, deneb and fulu (before and after EIP-7044's pinned domain).
+        ...EXITS.map(({ validator, epoch }) => ({
+          atSlot: epoch * SPE + 1,
           offsetMs: 1000,
-          label: 'every operator exits validator 1 at epoch 2',
-          run: async ({ vcs }) => {
-            await Promise.all(vcs.map((vc) => vc?.submitVoluntaryExit(vc.pubkeys[0] as `0x${string}`, 2)));
+          label: `every operator exits validator ${validator + 1} at epoch ${epoch} (${BLOCK_FORKS[epoch]})`,
+          run: async ({ vcs }: { vcs: readonly (VcMock | undefined)[] }) => {
+            await Promise.all(vcs.map((vc) => vc?.submitVoluntaryExit(vc.pubkeys[validator] as `0x${string}`, epoch)));
           },
-        },
+        })),
       ],
     }).finally(() => Promise.all(proxies.map((p) => p.stop())));
     for (const line of result.vcErrors.slice(0, 20)) print(`VC error: ${line}`);
@@ -180,11 +188,13 @@ describe('simnet: every duty type on every fork (n = 4, t = 3)', { timeout: 300_
     expect(mock.subscriptions.length).toBeGreaterThanOrEqual(VALIDATORS * BLOCK_FORKS.length);
   });
 
-  it('a voluntary exit signed by every operator\'s VC lands once, signed under the group key (capella domain)', () => {
-    expect(result.beaconMock.acceptedExits).toEqual([expect.objectContaining({ epoch: 2 })]);
-    const exitDuty = (result.events[0] ?? []).filter((e) => e.duty.type === 'exit');
-    expect(exitDuty.some((e) => e.type === 'Broadcast')).toBe(true);
-    expect(exitDuty.filter((e) => e.type === 'PartialSignatureSubmitted').map((e) => e.pubkeys)).toEqual([[result.beaconMock.acceptedExits[0]?.pubkey]]);
+  it('voluntary exits signed by every operator\'s VC land once each, signed under the group key (the fork\'s domain, Capella\'s from Deneb)', () => {
+    const exits = result.beaconMock.acceptedExits;
+    expect(exits.map((e) => [e.validatorIndex, e.epoch])).toEqual(EXITS.map((x) => [x.validator, x.epoch]));
+    for (const { epoch } of EXITS) {
+      const exitDuty = (result.events[0] ?? []).filter((e) => e.duty.type === 'exit' && e.duty.slot === epoch * SPE);
+      expect(exitDuty.some((e) => e.type === 'Broadcast'), `exit at epoch ${epoch}`).toBe(true);
+    }
   });
 
   it('a VC without a distributed mode: its aggregations refused with their reason, and explain names it; its node still combines from the other three', () => {
