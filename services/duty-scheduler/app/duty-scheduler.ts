@@ -12,15 +12,14 @@ import {
   assertNever,
   slotDurationMs,
   syncSelectionKey,
-  type AggregateAttestationJson,
   type AggregatorDuty,
   type AttestationDataJson,
   type AttesterDuty,
   type AttesterUnsignedData,
   type Duty,
-  type SyncCommitteeContributionJson,
   type SyncCommitteeDuty,
   type SyncContributionDuty,
+  type UnsignedDataSet,
   type ValidatorDuty,
   type Hex,
 } from '#lib/contracts';
@@ -267,52 +266,27 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * At 2/3 of the slot: the BN's aggregate per committee with an aggregator, over the attestation
-   * data the cluster decided for it (waited for, up to the deadline). Committees the BN has no
-   * aggregate for are retried; those still missing at the deadline fail as `bn_fetch_failed`.
+   * data the cluster decided for it (waited for). Committees the BN has no aggregate for yet are
+   * retried; those still missing a slot later fail as `bn_fetch_failed`.
    */
   private async fetchAggregates(slot: number, aggregators: readonly AggregatorDuty[]): Promise<void> {
     const chain = this.chain;
     if (!chain) return;
-    const duty: Duty = { slot, type: 'aggregator' };
-    // Fetched values must reach consensus well before the deadline: stop fetching a slot before it.
-    const fetchUntil = dutyDeadlineMs(chain.timing, duty) - slotDurationMs(chain.timing);
     const fork = blockForkAtSlot(chain.signing, slot);
-    const committees = [...new Set(aggregators.map((a) => a.committeeIndex))];
-    const byCommittee: Record<string, AggregateAttestationJson> = {};
-    let lastError: unknown;
-    while (!this.stopped && Date.now() < fetchUntil && Object.keys(byCommittee).length < committees.length) {
-      const decided = this.slotAggregation(slot).decidedAttestations;
-      if (!decided) {
-        lastError = new Error('the attestation data of the slot is not decided yet');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        continue;
-      }
-      for (const committee of committees.filter((c) => !(String(c) in byCommittee))) {
-        const data = decided[String(committee)];
-        if (!data) continue;
-        try {
-          const dataRoot = attestationDataRoot(data);
-          const { fork: answered, aggregate } = await this.bn.aggregateAttestation(slot, dataRoot, committee);
-          if (answered !== undefined && answered !== fork) throw new Error(`BN answered a ${answered} aggregate, fork ${fork} is in force at slot ${slot}`);
-          if (attestationDataRoot(aggregate.data) !== dataRoot) throw new Error(`BN answered an aggregate over other data than asked for committee ${committee}`);
-          byCommittee[String(committee)] = aggregate;
-        } catch (error) {
-          lastError = error;
-          this.bnErrors.inc({ call: 'aggregate_attestation' });
-        }
-      }
-      if (Object.keys(byCommittee).length < committees.length) await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    if (this.stopped) return;
-    if (Object.keys(byCommittee).length > 0) {
-      const named = aggregators.filter((a) => String(a.committeeIndex) in byCommittee).map((a) => a.pubkey);
-      await this.rt.events.record('UnsignedDataFetched', duty, named, { value: { type: 'aggregator', fork, byCommittee } });
-    }
-    const missing = aggregators.filter((a) => !(String(a.committeeIndex) in byCommittee));
-    if (missing.length > 0) {
-      this.rt.log.warn('aggregate not fetched before the deadline', { duty: dutyId(duty), validators: missing.length, error: String(lastError) });
-      await this.rt.events.record('DutyFailed', duty, missing.map((a) => a.pubkey), { reason: 'bn_fetch_failed', detail: String(lastError) }, { discriminator: 'fetch' });
-    }
+    const byCommittee = await this.fetchEach({ slot, type: 'aggregator' }, aggregators.map((a) => a.committeeIndex), 'aggregate_attestation', async (committee) => {
+      const data = this.slotAggregation(slot).decidedAttestations?.[String(committee)];
+      if (!data) throw new Error('the attestation data of the slot is not decided yet');
+      const dataRoot = attestationDataRoot(data);
+      const { fork: answered, aggregate } = await this.bn.aggregateAttestation(slot, dataRoot, committee);
+      if (answered !== undefined && answered !== fork) throw new Error(`BN answered a ${answered} aggregate, fork ${fork} is in force at slot ${slot}`);
+      if (attestationDataRoot(aggregate.data) !== dataRoot) throw new Error(`BN answered an aggregate over other data than asked for committee ${committee}`);
+      return aggregate;
+    });
+    await this.recordFetched({ slot, type: 'aggregator' }, byCommittee, aggregators.map((a) => ({ pubkey: a.pubkey, key: a.committeeIndex })), (fetched) => ({
+      type: 'aggregator',
+      fork,
+      byCommittee: fetched,
+    }));
   }
 
   /** Half-way into the slot: the (member, subcommittee) pairs whose combined sync selection proof selects them. */
@@ -331,44 +305,61 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
    * root the cluster's sync committee messages were combined over (the most common one).
    */
   private async fetchContributions(slot: number, aggregators: readonly SyncContributionDuty[]): Promise<void> {
-    const chain = this.chain;
-    if (!chain) return;
     const duty: Duty = { slot, type: 'sync_contribution' };
-    const fetchUntil = dutyDeadlineMs(chain.timing, duty) - slotDurationMs(chain.timing);
-    const subcommittees = [...new Set(aggregators.map((a) => a.subcommitteeIndex))];
-    const bySubcommittee: Record<string, SyncCommitteeContributionJson> = {};
-    let lastError: unknown;
-    while (!this.stopped && Date.now() < fetchUntil && Object.keys(bySubcommittee).length < subcommittees.length) {
+    const bySubcommittee = await this.fetchEach(duty, aggregators.map((a) => a.subcommitteeIndex), 'sync_committee_contribution', async (subcommittee) => {
       const root = agreedSyncRoot(this.slotAggregation(slot).syncRoots);
-      if (!root) {
-        lastError = new Error('no sync committee message of the slot was combined: no block root to aggregate');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        continue;
+      if (!root) throw new Error('no sync committee message of the slot was combined: no block root to aggregate');
+      const contribution = await this.bn.syncCommitteeContribution(slot, subcommittee, root);
+      if (Number(contribution.slot) !== slot || contribution.subcommittee_index !== String(subcommittee) || contribution.beacon_block_root.toLowerCase() !== root) {
+        throw new Error(`BN answered a contribution for slot ${contribution.slot} subcommittee ${contribution.subcommittee_index} when asked for ${slot}/${subcommittee}`);
       }
-      for (const subcommittee of subcommittees.filter((c) => !(String(c) in bySubcommittee))) {
+      return contribution;
+    });
+    await this.recordFetched(duty, bySubcommittee, aggregators.map((a) => ({ pubkey: a.pubkey, key: a.subcommitteeIndex })), (fetched) => ({
+      type: 'sync_contribution',
+      bySubcommittee: fetched,
+    }));
+  }
+
+  /**
+   * Fetches one value per key (committee, subcommittee), retrying the missing ones every 100 ms
+   * until all are in or a slot before the duty's deadline (consensus needs the rest).
+   */
+  private async fetchEach<T>(duty: Duty, keys: readonly number[], call: string, fetchOne: (key: number) => Promise<T>): Promise<{ fetched: Record<string, T>; lastError?: unknown }> {
+    const chain = this.chain;
+    const fetched: Record<string, T> = {};
+    if (!chain) return { fetched };
+    const until = dutyDeadlineMs(chain.timing, duty) - slotDurationMs(chain.timing);
+    const wanted = [...new Set(keys)];
+    let lastError: unknown;
+    while (!this.stopped && Date.now() < until && Object.keys(fetched).length < wanted.length) {
+      for (const key of wanted.filter((k) => !(String(k) in fetched))) {
         try {
-          const contribution = await this.bn.syncCommitteeContribution(slot, subcommittee, root);
-          if (Number(contribution.slot) !== slot || contribution.subcommittee_index !== String(subcommittee) || contribution.beacon_block_root.toLowerCase() !== root) {
-            throw new Error(`BN answered a contribution for slot ${contribution.slot} subcommittee ${contribution.subcommittee_index} when asked for ${slot}/${subcommittee}`);
-          }
-          bySubcommittee[String(subcommittee)] = contribution;
+          fetched[String(key)] = await fetchOne(key);
         } catch (error) {
           lastError = error;
-          this.bnErrors.inc({ call: 'sync_committee_contribution' });
+          this.bnErrors.inc({ call });
         }
       }
-      if (Object.keys(bySubcommittee).length < subcommittees.length) await new Promise((resolve) => setTimeout(resolve, 250));
+      if (Object.keys(fetched).length < wanted.length) await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    return { fetched, lastError };
+  }
+
+  /** The fetched part as the duty's value (UnsignedDataFetched); the validators whose part is missing fail as `bn_fetch_failed`. */
+  private async recordFetched<T>(
+    duty: Duty,
+    { fetched, lastError }: { fetched: Record<string, T>; lastError?: unknown },
+    parts: readonly { readonly pubkey: Hex; readonly key: number }[],
+    valueOf: (fetched: Record<string, T>) => UnsignedDataSet,
+  ): Promise<void> {
     if (this.stopped) return;
-    if (Object.keys(bySubcommittee).length > 0) {
-      const named = [...new Set(aggregators.filter((a) => String(a.subcommitteeIndex) in bySubcommittee).map((a) => a.pubkey))];
-      await this.rt.events.record('UnsignedDataFetched', duty, named, { value: { type: 'sync_contribution', bySubcommittee } });
-    }
-    const missing = [...new Set(aggregators.filter((a) => !(String(a.subcommitteeIndex) in bySubcommittee)).map((a) => a.pubkey))];
-    if (missing.length > 0) {
-      this.rt.log.warn('sync contribution not fetched before the deadline', { duty: dutyId(duty), validators: missing.length, error: String(lastError) });
-      await this.rt.events.record('DutyFailed', duty, missing, { reason: 'bn_fetch_failed', detail: String(lastError) }, { discriminator: 'fetch' });
-    }
+    const named = [...new Set(parts.filter((p) => String(p.key) in fetched).map((p) => p.pubkey))];
+    if (named.length > 0) await this.rt.events.record('UnsignedDataFetched', duty, named, { value: valueOf(fetched) });
+    const missing = [...new Set(parts.filter((p) => !(String(p.key) in fetched)).map((p) => p.pubkey))];
+    if (missing.length === 0) return;
+    this.rt.log.warn('aggregation data not fetched in time', { duty: dutyId(duty), validators: missing.length, error: String(lastError) });
+    await this.rt.events.record('DutyFailed', duty, missing, { reason: 'bn_fetch_failed', detail: String(lastError) }, { discriminator: 'fetch' });
   }
 
   /** Records DutyScheduled once per duty; false when it already was. */
