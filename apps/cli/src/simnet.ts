@@ -318,6 +318,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
         return { store, sub };
       }),
     );
+    const crashed = new Set<number>();
     for (const fault of opts.faults ?? []) {
       const s = simNode(fault.node);
       if (!s || s.stopped) continue;
@@ -325,6 +326,8 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       faultTimers.push(
         setTimeout(() => {
           print(`slot ${String(fault.atSlot).padStart(4)}  fault: node ${fault.node + 1} ${fault.kind === 'crash' ? 'crashed' : 'restarted'}`);
+          if (fault.kind === 'crash') crashed.add(fault.node);
+          else crashed.delete(fault.node);
           const done = fault.kind === 'crash' ? s.node.stop() : startNode(s.config).then((node) => void (s.node = node));
           faultsDone.push(done.catch((error: unknown) => print(`fault on node ${fault.node + 1} failed: ${String(error)}`)));
         }, Math.max(0, at - Date.now())),
@@ -352,6 +355,14 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
     }
     faultTimers.forEach(clearTimeout);
     await Promise.all(faultsDone);
+    // The followers may trail the nodes by a few slots' events under a full duty load: let each
+    // running node's follower catch up with the end of the run (an event recorded after it),
+    // at most 20 s, before the logs are handed over.
+    const endMs = Date.now();
+    const caughtUp = () => sim.every((s) => s.stopped || crashed.has(s.index) || Date.parse(logs[s.index]?.at(-1)?.time ?? '') >= endMs);
+    let waited = 0;
+    for (; !caughtUp() && waited < 20_000 && !opts.signal?.aborted; waited += 250) await sleep(250, opts.signal);
+    if (waited > 0) print(`event logs ${caughtUp() ? 'caught up' : 'still behind'} after ${waited} ms`);
     for (const f of followers) {
       await f?.sub.close();
       await f?.store.close();
