@@ -44,6 +44,8 @@ export interface CreateClusterOptions {
   /** Fresh validator keys, or existing secrets to split (`--split-existing-keys`). */
   readonly validators: { readonly count: number } | { readonly secrets: readonly Uint8Array[] };
   readonly network: DepositNetwork;
+  /** The EIP-712 chain id operators' signatures are made under; needed for a devnet fork version (its DEPOSIT_CHAIN_ID). */
+  readonly chainId?: number;
   readonly withdrawalAddress: Hex;
   readonly feeRecipientAddress: Hex;
   readonly kdf: KdfName;
@@ -98,6 +100,7 @@ export async function createClusterFiles(opts: CreateClusterOptions): Promise<Cr
       operators: enrs.map((enr, i) => ({ enr, ...(identities ? { secretKey: identities[i]?.privateKey as Uint8Array } : {}) })),
       threshold: opts.threshold,
       forkVersion: opts.network.genesisForkVersion,
+      ...(opts.chainId !== undefined && { chainId: opts.chainId }),
       validators: dealt.map((v) => ({
         groupSecretKey: v.groupSecret,
         secretShares: Array.from({ length: n }, (_, i) => v.shares.get(i + 1) as Uint8Array),
@@ -127,8 +130,11 @@ export async function createClusterFiles(opts: CreateClusterOptions): Promise<Cr
   }
 }
 
-/** Reads and verifies a lock file; errors name the file and the field. */
-export async function readLockFile(path: string): Promise<ClusterFromLock> {
+/**
+ * Reads and verifies a lock file; errors name the file and the field. `chainId`: the EIP-712
+ * chain id of the operators' signatures, for a devnet whose fork version names no known network.
+ */
+export async function readLockFile(path: string, chainId?: number): Promise<ClusterFromLock> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -136,7 +142,7 @@ export async function readLockFile(path: string): Promise<ClusterFromLock> {
     throw new ClusterDirError(`${path}: cannot read the cluster lock: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   try {
-    return (await loadClusterLock(text)).cluster;
+    return (await loadClusterLock(text, chainId === undefined ? {} : { chainId })).cluster;
   } catch (error) {
     throw new ClusterDirError(`${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -253,9 +259,13 @@ export async function resolveNodeConfigFiles(raw: unknown, configPath: string): 
   const base = dirname(resolve(configPath));
   const out: Record<string, unknown> = { ...input };
   const lockFile = input['cluster']?.['lockFile'];
+  const chainId = input['cluster']?.['chainId'];
   let cluster: ClusterFromLock | undefined;
+  if (chainId !== undefined && (!Number.isSafeInteger(chainId) || (chainId as number) < 1)) {
+    throw new ClusterDirError(`cluster.chainId: a positive integer (a devnet's DEPOSIT_CHAIN_ID), got ${JSON.stringify(chainId)}`);
+  }
   if (typeof lockFile === 'string') {
-    cluster = await readLockFile(resolve(base, lockFile));
+    cluster = await readLockFile(resolve(base, lockFile), chainId as number | undefined);
     const missing = cluster.operators.filter((o) => o.p2pHost === undefined || o.p2pPort === undefined);
     if (missing.length > 0) {
       throw new ClusterDirError(

@@ -159,6 +159,33 @@ describe('BeaconClient', () => {
     expect([query.get('slot'), query.get('committee_index')]).toEqual(['230', '3']);
   });
 
+  it('asks a BN without the POST form of the validators route (404, Lodestar 1.5.1) the GET form, from then on', async () => {
+    const answer = { status: 200, body: { data: [{ index: '7', status: 'active_ongoing', validator: { pubkey: PUBKEY } }] } };
+    const old = await fakeBeaconNode({ 'GET /eth/v1/beacon/states/head/validators': () => answer });
+    const client = new BeaconClient(old.url);
+    expect(await client.validators([PUBKEY, '3'])).toEqual([{ index: 7, pubkey: PUBKEY.toLowerCase(), status: 'active_ongoing' }]);
+    await client.validators(['3']);
+    expect(old.seen.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'POST /eth/v1/beacon/states/head/validators',
+      `GET /eth/v1/beacon/states/head/validators?id=${PUBKEY}&id=3`,
+      'GET /eth/v1/beacon/states/head/validators?id=3',
+    ]);
+  });
+
+  it('asks aggregate_attestation v2, and a BN without it (its own route 404) v1; a 404 for a missing aggregate is an error, not a downgrade', async () => {
+    const aggregate = { aggregation_bits: '0x03', data: { slot: '9' }, signature: `0x${'cd'.repeat(96)}` };
+    const noAggregate = await fakeBeaconNode({ 'GET /eth/v2/validator/aggregate_attestation': () => ({ status: 404, body: { code: 404, message: 'No aggregated attestation found' } }) });
+    await expectBeaconError(new BeaconClient(noAggregate.url).aggregateAttestation(9, `0x${'11'.repeat(32)}`, 0));
+    const old = await fakeBeaconNode({
+      'GET /eth/v2/validator/aggregate_attestation': () => ({ status: 404, body: { message: 'Route GET:/eth/v2/validator/aggregate_attestation not found', statusCode: 404 } }),
+      'GET /eth/v1/validator/aggregate_attestation': () => ({ status: 200, body: { data: aggregate } }),
+    });
+    const client = new BeaconClient(old.url);
+    expect(await client.aggregateAttestation(9, `0x${'11'.repeat(32)}`, 0)).toEqual({ fork: undefined, aggregate });
+    await client.aggregateAttestation(9, `0x${'11'.repeat(32)}`, 0);
+    expect(old.seen.map((r) => r.url.split('?')[0])).toEqual(['/eth/v2/validator/aggregate_attestation', '/eth/v1/validator/aggregate_attestation', '/eth/v1/validator/aggregate_attestation']);
+  });
+
   it('asks produceBlockV3, and a BN without it (404) the legacy produceBlockV2 from then on', async () => {
     const block = { slot: '9', proposer_index: '2' };
     const reveal = `0x${'ab'.repeat(96)}`;

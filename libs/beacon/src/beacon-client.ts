@@ -81,14 +81,24 @@ export class BeaconClient {
     return (await this.json<{ data: Record<string, unknown> }>('GET', '/eth/v1/config/spec')).data;
   }
 
+  /**
+   * Validators by pubkey or index (`postStateValidators`); a BN without the POST form (404, e.g.
+   * Lodestar 1.5.1) is asked the GET form with `id` parameters instead, and remembered as such.
+   */
   async validators(ids: readonly string[]): Promise<ValidatorSummary[]> {
-    const { data } = await this.json<{ data: { index: string; status: string; validator: { pubkey: Hex } }[] }>(
-      'POST',
-      '/eth/v1/beacon/states/head/validators',
-      { ids },
-    );
-    return data.map((v) => ({ index: Number(v.index), pubkey: v.validator.pubkey.toLowerCase() as Hex, status: v.status }));
+    type Answer = { data: { index: string; status: string; validator: { pubkey: Hex } }[] };
+    let answer: Answer | undefined;
+    if (!this.validatorsByGet) {
+      const response = await this.raw('POST', '/eth/v1/beacon/states/head/validators', JSON.stringify({ ids }));
+      if (response.status === 404 || response.status === 405) this.validatorsByGet = true;
+      else if (response.status !== 200) throw new BeaconApiError('POST /eth/v1/beacon/states/head/validators', response.status, response.body);
+      else answer = JSON.parse(response.body) as Answer;
+    }
+    answer ??= await this.json<Answer>('GET', `/eth/v1/beacon/states/head/validators?${ids.map((id) => `id=${encodeURIComponent(id)}`).join('&')}`);
+    return answer.data.map((v) => ({ index: Number(v.index), pubkey: v.validator.pubkey.toLowerCase() as Hex, status: v.status }));
   }
+
+  private validatorsByGet = false;
 
   async attesterDuties(epoch: number, indices: readonly number[]): Promise<{ dependentRoot: Hex; duties: AttesterDuty[] }> {
     const body = await this.json<{

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Counter, Histogram } from 'prom-client';
-import type { ChainContext } from '#lib/beacon';
+import { BeaconApiError, type ChainContext } from '#lib/beacon';
 import { combinePartialSignatures, findInvalid, initBls, verify as blsVerify } from '#lib/bls';
 import { shareIndexOf } from '#lib/config';
 import {
@@ -445,6 +445,13 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
       this.outcomes.inc({ outcome: 'broadcast' }, signatures.length);
       await this.rt.events.record('Broadcast', duty, pubkeys, { count: signatures.length }, { discriminator });
     } catch (error) {
+      // Every operator submits the same combined signature: a BN that has it already (another
+      // operator's came first; Lodestar answers ALREADY_KNOWN) has what this node would give it.
+      if (error instanceof BeaconApiError && /already[_ ]known/i.test(error.body)) {
+        this.outcomes.inc({ outcome: 'broadcast' }, signatures.length);
+        this.rt.log.debug('the BN already had the aggregated submission', { duty: dutyId(duty) });
+        return void (await this.rt.events.record('Broadcast', duty, pubkeys, { count: signatures.length }, { discriminator }));
+      }
       this.outcomes.inc({ outcome: 'bn_broadcast_failed' }, signatures.length);
       this.rt.log.warn('BN refused the aggregated submission', { duty: dutyId(duty), error: String(error) });
       await this.rt.events.record('BroadcastFailed', duty, pubkeys, { reason: 'bn_broadcast_failed', detail: String(error).slice(0, 500) }, { discriminator });

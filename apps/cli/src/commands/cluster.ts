@@ -9,7 +9,7 @@ import { UsageError } from '../command.js';
 export const createClusterUsage = `Usage:
   cohort create cluster (--nodes N [--p2p-host 127.0.0.1] [--p2p-base-port 3610] | --operator-enrs ENR,ENR,...)
                         (--num-validators V | --split-existing-keys --split-keys-dir DIR)
-                        (--network NAME | --fork-version 0x…) --withdrawal-address 0x… --fee-recipient 0x…
+                        (--network NAME | --fork-version 0x… [--chain-id N]) --withdrawal-address 0x… --fee-recipient 0x…
                         [--threshold T] [--name cohort] [--cluster-dir ./cluster] [--kdf pbkdf2|scrypt]
       Creates a cluster as a trusted dealer, in Obol Charon's file formats (cluster lock v1.10):
       per operator, <cluster-dir>/node<i>/ with cluster-lock.json, deposit-data.json and
@@ -22,6 +22,8 @@ export const createClusterUsage = `Usage:
       --threshold defaults to ceil(2n/3), the smallest safe one. --kdf defaults to pbkdf2
       (as Charon; ~0.1 s per keystore; scrypt ~1.3 s). Refuses an existing --cluster-dir;
       writes nothing on any error. Networks: ${Object.keys(networksChainConfig).join(', ')}.
+      A devnet (--fork-version) with --nodes needs --chain-id, the EIP-712 chain id the operators'
+      lock signatures are made under (the devnet's DEPOSIT_CHAIN_ID).
 `;
 
 export const combineClusterUsage = `Usage:
@@ -46,6 +48,7 @@ export async function createClusterCommand(args: readonly string[], progress: (l
       'split-keys-dir': { type: 'string' },
       network: { type: 'string' },
       'fork-version': { type: 'string' },
+      'chain-id': { type: 'string' },
       'withdrawal-address': { type: 'string' },
       'fee-recipient': { type: 'string' },
       threshold: { type: 'string' },
@@ -67,6 +70,7 @@ export async function createClusterCommand(args: readonly string[], progress: (l
   if (split && values['split-keys-dir'] === undefined) problems.push('--split-existing-keys needs --split-keys-dir DIR');
   const count = split ? 0 : (integer('num-validators', values['num-validators'], 1, problems) ?? 0);
   const network = networkOf(values.network, values['fork-version'], problems);
+  const chainId = values['chain-id'] === undefined ? undefined : integer('chain-id', values['chain-id'], 1, problems);
   const withdrawal = values['withdrawal-address'];
   const feeRecipient = values['fee-recipient'];
   if (!isAddress(withdrawal)) problems.push('--withdrawal-address: required, a 0x-prefixed 20-byte address');
@@ -89,6 +93,7 @@ export async function createClusterCommand(args: readonly string[], progress: (l
     threshold,
     validators: secrets ? { secrets } : { count },
     network: network as DepositNetwork,
+    ...(chainId !== undefined && { chainId }),
     withdrawalAddress: (withdrawal as Hex).toLowerCase() as Hex,
     feeRecipientAddress: (feeRecipient as Hex).toLowerCase() as Hex,
     kdf,
