@@ -28,6 +28,22 @@ export function attestationDueMs(t: SlotTiming, slot: number): number {
   return slotStartMs(t, slot) + Math.floor(slotDurationMs(t) / 3);
 }
 
+/**
+ * When a slot's aggregators are settled: VCs ask for their combined selection proofs at the slot
+ * start, so by half the slot every node has combined them; the aggregator duties are recorded
+ * then, before any node fetches the aggregates (2/3), so no node's consensus meets a peer's
+ * message for a duty it has not scheduled yet. A selection proof combined later than this does
+ * not make its validator aggregate in that slot.
+ */
+export function aggregatorsSettledMs(t: SlotTiming, slot: number): number {
+  return slotStartMs(t, slot) + Math.floor(slotDurationMs(t) / 2);
+}
+
+/** When aggregates and sync contributions are fetched: two thirds into the slot (phase0 and altair validator.md). */
+export function aggregationDueMs(t: SlotTiming, slot: number): number {
+  return slotStartMs(t, slot) + Math.floor((2 * slotDurationMs(t)) / 3);
+}
+
 /** The instant a duty stops being worth doing (DUTY_DEADLINE_SLOTS after its slot starts). */
 export function dutyDeadlineMs(t: SlotTiming, duty: Duty): number {
   return slotStartMs(t, duty.slot + DUTY_DEADLINE_SLOTS[duty.type]);

@@ -2,6 +2,8 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy }
 import { Counter } from 'prom-client';
 import { BeaconApiError, type BeaconClient, type ChainContext } from '#lib/beacon';
 import {
+  aggregationDueMs,
+  aggregatorsSettledMs,
   attestationDueMs,
   dutyDeadlineMs,
   dutyId,
@@ -43,16 +45,6 @@ import {
   unsignedProposerData,
 } from '../domain/schedule.js';
 
-/**
- * When the aggregators of a slot are settled, as a fraction of the slot: VCs ask for their
- * combined selection proofs at the slot start, so by half the slot every node has combined
- * them; the aggregator duties are recorded then, before any node fetches (2/3), so no node's
- * consensus meets a peer's message for a duty it has not scheduled yet. A selection proof
- * combined later than this does not make its validator aggregate in that slot.
- */
-const AGGREGATORS_SETTLED_AT = 1 / 2;
-/** Aggregates and contributions are fetched at 2/3 of the slot (phase0 and altair validator.md). */
-const AGGREGATION_DUE_AT = 2 / 3;
 
 /** The duty lists the scheduler asks the BN for each epoch. */
 const EPOCH_DUTY_KINDS = ['attester', 'proposer', 'sync'] as const;
@@ -195,7 +187,7 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
             if (!this.rt.config.duties.aggregation) continue;
             await this.schedule({ slot, type: 'prepare_aggregator' }, slotDuties);
             this.slotAggregation(slot).attesters = slotDuties;
-            this.at(this.slotFraction(slot, AGGREGATORS_SETTLED_AT), () => this.settleAggregators(slot));
+            this.at(aggregatorsSettledMs(chain.timing, slot), () => this.settleAggregators(slot));
           }
           break;
         }
@@ -223,7 +215,7 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
             if (!this.rt.config.duties.aggregation) continue;
             await this.schedule({ slot, type: 'prepare_sync_contribution' }, slotMembers);
             this.slotAggregation(slot).syncMembers = slotMembers;
-            this.at(this.slotFraction(slot, AGGREGATORS_SETTLED_AT), () => this.settleSyncAggregators(slot));
+            this.at(aggregatorsSettledMs(chain.timing, slot), () => this.settleSyncAggregators(slot));
           }
           break;
         }
@@ -240,11 +232,6 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private slotFraction(slot: number, fraction: number): number {
-    const chain = this.chain;
-    return chain ? slotStartMs(chain.timing, slot) + Math.floor(slotDurationMs(chain.timing) * fraction) : Infinity;
-  }
-
   private slotAggregation(slot: number): SlotAggregation {
     let entry = this.aggregation.get(slot);
     if (!entry) {
@@ -257,11 +244,13 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Half-way into the slot: the attesters whose combined selection proof selects them aggregate; fetch at 2/3. */
   private async settleAggregators(slot: number): Promise<void> {
+    const chain = this.chain;
+    if (!chain) return;
     const entry = this.slotAggregation(slot);
     const aggregators = selectAggregators(entry.attesters ?? [], entry.attesterProofs, isAggregator);
     this.rt.log.debug('aggregators settled', { slot, combined: entry.attesterProofs.size, aggregators: aggregators.length });
     if (aggregators.length === 0 || !(await this.schedule({ slot, type: 'aggregator' }, aggregators))) return;
-    this.at(this.slotFraction(slot, AGGREGATION_DUE_AT), () => this.fetchAggregates(slot, aggregators));
+    this.at(aggregationDueMs(chain.timing, slot), () => this.fetchAggregates(slot, aggregators));
   }
 
   /**
@@ -297,7 +286,7 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     const size = Number(chain.spec['SYNC_COMMITTEE_SIZE']);
     const aggregators = selectSyncAggregators(entry.syncMembers ?? [], entry.syncProofs, (seat) => syncSubcommitteeOf(size, seat), (proof) => isSyncCommitteeAggregator(size, proof));
     if (aggregators.length === 0 || !(await this.schedule({ slot, type: 'sync_contribution' }, aggregators))) return;
-    this.at(this.slotFraction(slot, AGGREGATION_DUE_AT), () => this.fetchContributions(slot, aggregators));
+    this.at(aggregationDueMs(chain.timing, slot), () => this.fetchContributions(slot, aggregators));
   }
 
   /**

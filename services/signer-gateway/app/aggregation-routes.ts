@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Counter } from 'prom-client';
 import type { ChainContext } from '#lib/beacon';
 import {
+  aggregationDueMs,
   dutyDeadlineMs,
   FAILURE_REASONS,
   REJECTION_REASONS,
@@ -134,6 +135,10 @@ export class AggregationRoutes {
     if (!fork) return void reply.code(400).send(apiError(400, `slot ${slot} is on a fork this build does not support`));
     if (route === 'v1' && forkIsElectraOrLater(fork)) return void reply.code(400).send(apiError(400, `slot ${slot} is ${fork}: aggregates are served on the v2 route`));
     const duty: Duty = { slot, type: 'aggregator' };
+    if (!(await this.aggregationScheduled(chain, duty))) {
+      this.requests.inc({ route: 'aggregate_attestation', outcome: '404' });
+      return void reply.code(404).send(apiError(404, `no validator of this cluster aggregates at slot ${slot}: no combined selection proof selected one (a VC without a distributed mode cannot tell)`));
+    }
     const found = await this.values.waitFor(
       duty,
       (view) => {
@@ -174,6 +179,10 @@ export class AggregationRoutes {
     }
     if (!chain) return void reply.code(503).send(apiError(503, 'node is starting'));
     const duty: Duty = { slot, type: 'sync_contribution' };
+    if (!(await this.aggregationScheduled(chain, duty))) {
+      this.requests.inc({ route: 'sync_committee_contribution', outcome: '404' });
+      return void reply.code(404).send(apiError(404, `no validator of this cluster aggregates a sync subcommittee at slot ${slot}: no combined selection proof selected one (a VC without a distributed mode cannot tell)`));
+    }
     // The decided contribution is served whatever root the VC names: the cluster agreed on the
     // root its members' messages were combined over, and a contribution is not slashable.
     const found = await this.values.waitFor(
@@ -261,6 +270,16 @@ export class AggregationRoutes {
       return this.intake.verifiedShare(slot, duty.pubkey, root, parsed.signature);
     });
     await this.failNotDistributed('sync_contribution', notDistributed);
+  }
+
+  /**
+   * Whether the slot has an aggregation duty of this type, waiting for it until a second after
+   * the aggregates are due (it is recorded when the aggregators are settled, `aggregatorsSettledMs`): a VC asking for an aggregate nobody of the cluster makes is answered at once, not
+   * held to the deadline.
+   */
+  private async aggregationScheduled(chain: ChainContext, duty: Duty): Promise<boolean> {
+    const until = aggregationDueMs(chain.timing, duty.slot) + 1000;
+    return (await this.values.waitFor(duty, (view) => (view.duties ? true : undefined), until, this.abort)) === true;
   }
 
   /** The subcommittees a sync committee member has a seat in. */
