@@ -188,7 +188,7 @@ describe('verifyLock on edited and re-signed locks', () => {
 });
 
 describe('clusterFromLock / loadClusterLock', () => {
-  it("gives the node config's view: operators with their ENR key and address, validators with their shares", async () => {
+  it("gives the node config's view: operators with their ENR key and address, validators with their shares and the lock's builder registration", async () => {
     const operators = testOperators(4);
     const lock = await buildClusterLock(input({ operators }));
     const cluster = clusterFromLock(lock);
@@ -196,7 +196,22 @@ describe('clusterFromLock / loadClusterLock', () => {
     expect(cluster.operators).toEqual(
       operators.map((op, index) => ({ index, enr: op.enr, publicKey: secp256k1PublicKey(op.secretKey), p2pHost: '127.0.0.1', p2pPort: 9000 + index })),
     );
-    expect(cluster.validators).toEqual(lock.distributedValidators.map((v) => ({ groupPubkey: v.distributedPublicKey, publicShares: v.publicShares })));
+    expect(cluster.validators).toEqual(
+      lock.distributedValidators.map((v) => ({
+        groupPubkey: v.distributedPublicKey,
+        publicShares: v.publicShares,
+        // As the Beacon API's register_validator carries it: decimal strings, the group key signing.
+        builderRegistration: {
+          message: {
+            fee_recipient: v.builderRegistration?.message.feeRecipient,
+            gas_limit: String(v.builderRegistration?.message.gasLimit),
+            timestamp: String(v.builderRegistration?.message.timestamp),
+            pubkey: v.distributedPublicKey,
+          },
+          signature: v.builderRegistration?.signature,
+        },
+      })),
+    );
   });
 
   it('loads a lock file: parse, verify, view; a tampered file is refused naming the field', async () => {
