@@ -56,22 +56,26 @@ export function replayDecided(slashing: SlashingReplay, duties: readonly Validat
   if (value.type === 'aggregator' || value.type === 'sync_contribution') return unslashableApprovals(duties, value, valueHash);
   if (value.type === 'attester') return replaySlashing(slashing, slashingAttempts(duties, value), valueHash);
   const attempts = blockAttempts(duties, value);
-  if (attempts.length === 0) return [];
-  const events = decideSlashing({ kind: 'RecordBlocks', attempts }, slashing.state ?? emptySlashingState);
-  slashing.state = evolveSlashing(slashing.state ?? emptySlashingState, events);
-  const refusals = events.flatMap((e) => (e.kind === 'BlocksRefused' ? e.refusals : []));
-  const refused = new Set<Hex>(refusals.map((r) => r.pubkey));
-  return [
-    ...refusals.map((r) => refusedFact(r.pubkey, r.reason, valueHash)),
-    ...attempts.filter((a) => !refused.has(a.pubkey)).map((a) => approvedFact(a.pubkey, valueHash)),
-  ];
+  return attempts.length === 0 ? [] : recordThroughGuard(slashing, attempts, valueHash, (state) => decideSlashing({ kind: 'RecordBlocks', attempts }, state));
 }
 
 /** `RecordAttestations` through the guard's decider; returns the facts the guard would have recorded. */
 export function replaySlashing(slashing: SlashingReplay, attempts: readonly AttestationAttempt[], valueHash: Hex): Fact[] {
-  const events = decideSlashing({ kind: 'RecordAttestations', attempts }, slashing.state ?? emptySlashingState);
+  return recordThroughGuard(slashing, attempts, valueHash, (state) => decideSlashing({ kind: 'RecordAttestations', attempts }, state));
+}
+
+/** One record command through the guard's decider: the history moves on, and each attempt is approved or refused with its reason. */
+function recordThroughGuard(
+  slashing: SlashingReplay,
+  attempts: readonly { readonly pubkey: Hex }[],
+  valueHash: Hex,
+  decide: (state: SlashingState) => ReturnType<typeof decideSlashing>,
+): Fact[] {
+  const events = decide(slashing.state ?? emptySlashingState);
   slashing.state = evolveSlashing(slashing.state ?? emptySlashingState, events);
-  const refusals = events.flatMap((e) => (e.kind === 'AttestationsRefused' ? e.refusals : []));
+  const refusals: { readonly pubkey: Hex; readonly reason: string }[] = events.flatMap((e) =>
+    e.kind === 'AttestationsRefused' || e.kind === 'BlocksRefused' ? [...e.refusals] : [],
+  );
   const refused = new Set<Hex>(refusals.map((r) => r.pubkey));
   return [
     ...refusals.map((r) => refusedFact(r.pubkey, r.reason, valueHash)),
