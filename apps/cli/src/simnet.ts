@@ -315,10 +315,9 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
         if (s.stopped) return undefined;
         const store = await connectJetStreamEventStore({ servers: s.nats.url, name: 'simnet-report' });
         const sub = await store.subscribe<AnyCohortEvent>(Streams.events.subjects[0], 'start', (e) => void logs[s.index]?.push(e.data));
-        return { store, sub };
+        return { store, sub, index: s.index };
       }),
     );
-    const crashed = new Set<number>();
     for (const fault of opts.faults ?? []) {
       const s = simNode(fault.node);
       if (!s || s.stopped) continue;
@@ -326,8 +325,6 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       faultTimers.push(
         setTimeout(() => {
           print(`slot ${String(fault.atSlot).padStart(4)}  fault: node ${fault.node + 1} ${fault.kind === 'crash' ? 'crashed' : 'restarted'}`);
-          if (fault.kind === 'crash') crashed.add(fault.node);
-          else crashed.delete(fault.node);
           const done = fault.kind === 'crash' ? s.node.stop() : startNode(s.config).then((node) => void (s.node = node));
           faultsDone.push(done.catch((error: unknown) => print(`fault on node ${fault.node + 1} failed: ${String(error)}`)));
         }, Math.max(0, at - Date.now())),
@@ -355,17 +352,15 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
     }
     faultTimers.forEach(clearTimeout);
     await Promise.all(faultsDone);
-    // The followers may trail the nodes by a few slots' events under a full duty load: let each
-    // running node's follower catch up with the end of the run (an event recorded after it),
-    // at most 20 s, before the logs are handed over.
-    const endMs = Date.now();
-    const caughtUp = () => sim.every((s) => s.stopped || crashed.has(s.index) || Date.parse(logs[s.index]?.at(-1)?.time ?? '') >= endMs);
-    let waited = 0;
-    for (; !caughtUp() && waited < 20_000 && !opts.signal?.aborted; waited += 250) await sleep(250, opts.signal);
-    if (waited > 0) print(`event logs ${caughtUp() ? 'caught up' : 'still behind'} after ${waited} ms`);
+    // The live followers feed the per-slot report and may trail the nodes under a full duty
+    // load; the logs handed over are each node's whole event stream, read once at the end.
     for (const f of followers) {
-      await f?.sub.close();
-      await f?.store.close();
+      if (!f) continue;
+      await f.sub.close();
+      const whole: AnyCohortEvent[] = [];
+      for await (const e of f.store.read<AnyCohortEvent>(Streams.events.subjects[0])) whole.push(e.data);
+      logs[f.index] = whole;
+      await f.store.close();
     }
     const events = logs;
     const metrics: SimnetMetricSample[][] = Array.from({ length: n }, () => []);
