@@ -4,6 +4,7 @@ import type { ChainContext } from '#lib/beacon';
 import {
   aggregationDueMs,
   dutyDeadlineMs,
+  slotDurationMs,
   FAILURE_REASONS,
   REJECTION_REASONS,
   isAggregatorDuty,
@@ -273,12 +274,13 @@ export class AggregationRoutes {
   }
 
   /**
-   * Whether the slot has an aggregation duty of this type, waiting for it until a second after
+   * Whether the slot has an aggregation duty of this type, waiting for it until a slot after
    * the aggregates are due (it is recorded when the aggregators are settled, `aggregatorsSettledMs`): a VC asking for an aggregate nobody of the cluster makes is answered at once, not
    * held to the deadline.
    */
   private async aggregationScheduled(chain: ChainContext, duty: Duty): Promise<boolean> {
-    const until = aggregationDueMs(chain.timing, duty.slot) + 1000;
+    // A slot of slack after they are due: the duty is recorded at half the slot, but a busy node's event delivery can trail.
+    const until = aggregationDueMs(chain.timing, duty.slot) + slotDurationMs(chain.timing);
     return (await this.values.waitFor(duty, (view) => (view.duties ? true : undefined), until, this.abort)) === true;
   }
 
