@@ -409,7 +409,7 @@ export async function startBeaconMock(opts: BeaconMockOptions): Promise<BeaconMo
     );
   }
 
-  const registrations = registerBuilderRegistrationRoute(app, { genesisForkVersion: spec['GENESIS_FORK_VERSION'] as Hex, validatorPubkeys, reject });
+  const registrations = registerBuilderRegistrationRoute(app, { genesisForkVersion: spec['GENESIS_FORK_VERSION'] as Hex, validatorPubkeys, reject, currentSlot });
   const aggregation = registerAggregationRoutes(app, {
     signing,
     slotsPerEpoch,

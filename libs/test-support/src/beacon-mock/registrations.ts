@@ -17,12 +17,15 @@ export interface AcceptedRegistration {
   readonly timestamp: string;
   readonly receivedAtMs: number;
   readonly count: number;
+  /** The chain's slot at each receipt, oldest first (a node passes the registration on every epoch). */
+  readonly receivedAtSlots: readonly number[];
 }
 
 export interface RegistrationContext {
   readonly genesisForkVersion: Hex;
   readonly validatorPubkeys: readonly Hex[];
   readonly reject: (reason: string, body: unknown) => void;
+  readonly currentSlot: () => number;
 }
 
 const UINT64 = /^(0|[1-9][0-9]{0,19})$/;
@@ -57,8 +60,9 @@ export function registerBuilderRegistrationRoute(app: FastifyInstance, ctx: Regi
       }
       if (!valid) return fail(`invalid signature for the registration of ${pubkey}`);
       const at = acceptedRegistrations.findIndex((r) => r.pubkey === pubkey);
-      const count = at === -1 ? 1 : (acceptedRegistrations[at] as AcceptedRegistration).count + 1;
-      const accepted = { pubkey, feeRecipient, gasLimit, timestamp, receivedAtMs: Date.now(), count };
+      const previous = at === -1 ? undefined : (acceptedRegistrations[at] as AcceptedRegistration);
+      const receivedAtSlots = [...(previous?.receivedAtSlots ?? []), ctx.currentSlot()];
+      const accepted = { pubkey, feeRecipient, gasLimit, timestamp, receivedAtMs: Date.now(), count: receivedAtSlots.length, receivedAtSlots };
       if (at === -1) acceptedRegistrations.push(accepted);
       else acceptedRegistrations[at] = accepted;
     });
