@@ -222,6 +222,22 @@ describe('BeaconClient', () => {
     expect(error.message).toContain('node is syncing');
   });
 
+  it('tells a submission the BN already has (every failed item ALREADY_KNOWN) from one it refused', async () => {
+    const answers = [
+      { status: 400, body: { code: 400, message: 'error processing attestations', failures: [{ index: 0, message: 'ATTESTATION_ERROR_ATTESTATION_ALREADY_KNOWN' }, { index: 1, message: 'already known' }] } },
+      { status: 500, body: { code: 500, message: 'ATTESTATION_ERROR_ATTESTATION_ALREADY_KNOWN' } },
+      { status: 400, body: { code: 400, message: 'error processing attestations', failures: [{ index: 0, message: 'ATTESTATION_ERROR_ATTESTATION_ALREADY_KNOWN' }, { index: 1, message: 'INVALID_SIGNATURE' }] } },
+      { status: 400, body: { code: 400, message: 'INVALID_SIGNATURE' } },
+      { status: 503, body: 'Service Unavailable (not JSON)' },
+    ];
+    let next = 0;
+    const bn = await fakeBeaconNode({ 'POST /eth/v1/beacon/pool/attestations': () => answers[next++] as { status: number; body: unknown } });
+    const client = new BeaconClient(bn.url);
+    const verdicts = [];
+    for (const _ of answers) verdicts.push((await expectBeaconError(client.submitAttestations([]))).alreadyKnown);
+    expect(verdicts).toEqual([true, true, false, false, false]);
+  });
+
   it('gives up on a BN that never answers after timeoutMs, with status timeout', async () => {
     const bn = await fakeBeaconNode({ 'GET /eth/v1/beacon/genesis': () => 'hang' });
     const started = performance.now();

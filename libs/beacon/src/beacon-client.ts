@@ -10,6 +10,27 @@ export class BeaconApiError extends Error {
     super(`beacon node ${route}: ${status} ${body.slice(0, 300)}`);
     this.name = 'BeaconApiError';
   }
+
+  /**
+   * The BN refused a submission only because it already has it (Lodestar:
+   * `…_ALREADY_KNOWN`; every operator submits the same combined signature and one comes
+   * first). An indexed error counts only if every failed item says so: one item refused for
+   * another reason makes the whole answer a failure.
+   */
+  get alreadyKnown(): boolean {
+    if (typeof this.status !== 'number') return false;
+    const known = (text: unknown) => typeof text === 'string' && /already[_ ]known/i.test(text);
+    let parsed: { message?: unknown; failures?: unknown } | undefined;
+    try {
+      parsed = JSON.parse(this.body) as typeof parsed;
+    } catch {
+      return known(this.body);
+    }
+    if (Array.isArray(parsed?.failures) && parsed.failures.length > 0) {
+      return parsed.failures.every((failure: { message?: unknown } | null) => known(failure?.message));
+    }
+    return known(parsed?.message);
+  }
 }
 
 export interface Genesis {

@@ -447,7 +447,7 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     } catch (error) {
       // Every operator submits the same combined signature: a BN that has it already (another
       // operator's came first; Lodestar answers ALREADY_KNOWN) has what this node would give it.
-      if (error instanceof BeaconApiError && /already[_ ]known/i.test(error.body)) {
+      if (error instanceof BeaconApiError && error.alreadyKnown) {
         this.outcomes.inc({ outcome: 'broadcast' }, signatures.length);
         this.rt.log.debug('the BN already had the aggregated submission', { duty: dutyId(duty) });
         return void (await this.rt.events.record('Broadcast', duty, pubkeys, { count: signatures.length }, { discriminator }));
