@@ -2,9 +2,17 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Hex } from '#lib/contracts';
-import { connectJetStreamEventStore, type EventStore } from '#lib/event-store';
+import { connectJetStreamEventStore, objectStoreSnapshotsOn, type EventStore, type SnapshotStore } from '#lib/event-store';
+import { connectNats } from '#lib/messaging';
 import { startNatsServer } from '#lib/test-support';
-import { answerSlashingCheck, ensureSlashingStream, SlashingHistory, type AttestationAttempt } from '#service/slashing-guard';
+import {
+  answerSlashingCheck,
+  ensureSlashingStream,
+  SLASHING_SNAPSHOT_BUCKET,
+  SNAPSHOT_EVERY,
+  SlashingHistory,
+  type AttestationAttempt,
+} from '#service/slashing-guard';
 
 /**
  * Slashing guard throughput for V validators with histories of E epochs each:
@@ -14,8 +22,13 @@ import { answerSlashingCheck, ensureSlashingStream, SlashingHistory, type Attest
  * - JetStream: RecordAttestations of a duty set through SlashingHistory (decide + 16 shard
  *   appends with expected last sequence), on a nats-server this bench starts;
  * - rebuild: SlashingHistory.load from the stream, for the import-shaped history above and for
- *   a duty-shaped one (one entry per slot and shard, as the guard writes in operation).
- * Baseline measured in the same run: raw JetStream appends (awaited and pipelined) and reads.
+ *   a duty-shaped one (one entry per slot and shard, as the guard writes in operation);
+ * - rebuild from snapshots (NATS object store) next to each: the import-shaped view's shards
+ *   snapshotted, a tail of duty sets recorded after them, then a load from snapshots + tail; the
+ *   duty-shaped guard writes its snapshots itself, every SNAPSHOT_EVERY entries of a shard, so
+ *   its restart folds up to that many entries per shard after them.
+ * Baseline measured in the same run: raw JetStream appends (awaited and pipelined) and reads,
+ * and the full fold of the same history.
  *
  *   npm run build --silent && node dist/bench/slashing-guard.js [--quick] [--validators 1000] [--epochs 1,100,1000,10000]
  */
@@ -25,11 +38,33 @@ const V = Number(values.validators ?? 1000);
 const EPOCH_SIZES = (values.epochs ?? (quick ? '1,100' : '1,100,1000,10000')).split(',').map(Number);
 const CHECK_RUNS = quick ? 20 : 50;
 const RECORD_RUNS = quick ? 10 : 30;
-const DUTY_SHAPED_EPOCHS = quick ? 4 : 32;
+/** Full mode: long enough (~1,700 entries a shard) for the guard to write its snapshots at SNAPSHOT_EVERY. */
+const DUTY_SHAPED_EPOCHS = quick ? 4 : 64;
+/** Duty sets recorded after the snapshots of the import-shaped history: the tail a restart folds. */
+const TAIL_DUTIES = 10;
+/** Quick mode's duty-shaped history is too short for SNAPSHOT_EVERY entries a shard: a smaller figure exercises the same path. */
+const DUTY_SNAPSHOT_EVERY = quick ? 50 : SNAPSHOT_EVERY;
 const SLOTS_PER_EPOCH = 32;
 // a full collection before measuring a view's heap, without asking for node flags on the command line
 setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
+const gc = runInNewContext('gc') as () => void;
+/** Full collections, a pause, and more: one alone left tens of MB of garbage behind here, which made heap figures swing. */
+async function collectGarbage(): Promise<void> {
+  for (let i = 0; i < 3; i++) gc();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let i = 0; i < 3; i++) gc();
+}
+/**
+ * Heap a view holds, in MB: the heap with it, less the heap once it is released (both after full
+ * collections). Differences against a heap taken long before swung by tens of MB between runs.
+ */
+async function heapOf(holder: { value: SlashingHistory }): Promise<number> {
+  await collectGarbage();
+  const withView = process.memoryUsage().heapUsed;
+  holder.value = undefined as unknown as SlashingHistory;
+  await collectGarbage();
+  return (withView - process.memoryUsage().heapUsed) / 2 ** 20;
+}
 
 const pubkeys: Hex[] = Array.from({ length: V }, (_, i): Hex => `0x${i.toString(16).padStart(8, '0')}${'ab'.repeat(44)}`);
 /** Validators of one committee sign the same data: one signing root per epoch (per committee in reality). */
@@ -92,6 +127,20 @@ function naiveChecks(history: SlashingHistory, E: number): number[] {
 
 const server = await startNatsServer();
 const store: EventStore = await connectJetStreamEventStore({ servers: server.url, name: 'bench-slashing-guard' });
+const snapshotConnection = await connectNats({ servers: server.url, name: 'bench-slashing-guard-snapshots' });
+/** The object store, counting what is written. */
+const objectStore = objectStoreSnapshotsOn(snapshotConnection, { bucket: SLASHING_SNAPSHOT_BUCKET });
+let snapshotBytes = 0;
+let snapshotWrites = 0;
+const snapshots: SnapshotStore = {
+  load: (name) => objectStore.load(name),
+  save: async (name, bytes) => {
+    await objectStore.save(name, bytes);
+    snapshotBytes += bytes.length;
+    snapshotWrites++;
+  },
+};
+const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
 try {
   await ensureSlashingStream(store);
   line(`slashing guard: ${V} validators; histories of ${EPOCH_SIZES.join(', ')} epochs; nats-server file storage on loopback${quick ? ' (quick)' : ''}`);
@@ -120,8 +169,6 @@ try {
   for (const E of EPOCH_SIZES) {
     line(`\n== ${V} validators × ${E} epochs (${(V * E).toLocaleString('en')} attestations)`);
     const network: Hex = `0x${E.toString(16).padStart(8, '0')}${'5a'.repeat(28)}`;
-    collectGarbage();
-    const heapAtStart = process.memoryUsage().heapUsed;
     let history = await SlashingHistory.load(store, network);
 
     // history onto the stream as imports of 100 epochs each (every record through the repository)
@@ -178,21 +225,50 @@ try {
     // rebuild from the stream, with the old view released first (at 10,000 epochs two do not fit the default heap)
     const lastSeqs = history.lastSequences();
     history = undefined as unknown as SlashingHistory;
-    collectGarbage();
+    await collectGarbage();
     const rebuilt = await timed(() => SlashingHistory.load(store, network));
-    collectGarbage();
-    const heapMb = (process.memoryUsage().heapUsed - heapAtStart) / 2 ** 20;
+    if (JSON.stringify(rebuilt.value.lastSequences()) !== JSON.stringify(lastSeqs)) throw new Error('the rebuilt view does not end where the writer did');
+    const heapMb = await heapOf(rebuilt);
     const total = V * (E + RECORD_RUNS);
     line(
       `rebuild from the stream (import-shaped):        ${(rebuilt.ms / 1000).toFixed(2)} s (${Math.round(total / (rebuilt.ms / 1000)).toLocaleString('en')} records/s); heap of the rebuilt view ≈ ${heapMb.toFixed(0)} MB`,
     );
-    if (JSON.stringify(rebuilt.value.lastSequences()) !== JSON.stringify(lastSeqs)) throw new Error('the rebuilt view does not end where the writer did');
+
+    // snapshots of every shard, taken by a view of the same history at once (a guard does so every
+    // SNAPSHOT_EVERY entries of a shard, in the background; here none is due, so all are timed together)
+    let withSnapshots = await SlashingHistory.load(store, network, { snapshots, snapshotEvery: Number.POSITIVE_INFINITY });
+    snapshotBytes = 0;
+    snapshotWrites = 0;
+    const written = await timed(() => withSnapshots.snapshotNow());
+    const writtenBytes = snapshotBytes;
+    const writtenCount = snapshotWrites;
+    for (let i = 0; i < TAIL_DUTIES; i++) {
+      const outcome = await withSnapshots.record({ kind: 'RecordAttestations', attempts: duty(E + 1 + RECORD_RUNS + i) }, `bench-tail-${E}-${i}`);
+      if (!outcome.ok) throw new Error('a tail duty was not recorded');
+    }
+    await withSnapshots.snapshotsWritten();
+    const tailSeqs = withSnapshots.lastSequences();
+    const probe = [...duty(E + RECORD_RUNS + TAIL_DUTIES + 1), ...duty(E).map((a) => ({ ...a, signingRoot: rootOf(E, 1) }))];
+    const answers = JSON.stringify(answerSlashingCheck(withSnapshots, { attempts: probe }));
+    const tailEntries = tailSeqs.reduce((n, seq, shard) => n + (seq > (lastSeqs[shard] ?? 0) ? 1 : 0), 0) * TAIL_DUTIES;
+    withSnapshots = undefined as unknown as SlashingHistory;
+    await collectGarbage();
+    const restarted = await timed(() => SlashingHistory.load(store, network, { snapshots }));
+    if (JSON.stringify(restarted.value.lastSequences()) !== JSON.stringify(tailSeqs)) throw new Error('the view restored from snapshots does not end where the writer did');
+    if (JSON.stringify(answerSlashingCheck(restarted.value, { attempts: probe })) !== answers) throw new Error('the view restored from snapshots answers differently');
+    const restartHeapMb = await heapOf(restarted);
+    line(
+      `rebuild from snapshots + a tail of ${TAIL_DUTIES} duty sets (~${tailEntries} entries): ${(restarted.ms / 1000).toFixed(2)} s; ` +
+        `${writtenCount} shard snapshots of ${mb(writtenBytes)} MB in all, written in ${(written.ms / 1000).toFixed(2)} s; heap of the restored view ≈ ${restartHeapMb.toFixed(0)} MB`,
+    );
   }
 
   // rebuild of a duty-shaped history: as the guard writes it, one entry per slot and shard
   {
     const network: Hex = `0x${'d0'.repeat(4)}${'5a'.repeat(28)}`;
-    const history = await SlashingHistory.load(store, network);
+    // as in operation: the guard snapshots each shard every DUTY_SNAPSHOT_EVERY of its entries, in the background
+    const history = await SlashingHistory.load(store, network, { snapshots, snapshotEvery: DUTY_SNAPSHOT_EVERY });
+    snapshotWrites = 0;
     const written = await timed(async () => {
       for (let epoch = 1; epoch <= DUTY_SHAPED_EPOCHS; epoch++) {
         const all = duty(epoch);
@@ -204,9 +280,13 @@ try {
         );
       }
     });
+    await history.snapshotsWritten();
+    const dutySnapshotWrites = snapshotWrites;
     let entries = 0;
     for await (const _ of store.read(`cohort.slashing.${network.slice(2, 18)}.*`)) entries++;
     const rebuilt = await timed(() => SlashingHistory.load(store, network));
+    const restarted = await timed(() => SlashingHistory.load(store, network, { snapshots }));
+    if (JSON.stringify(restarted.value.lastSequences()) !== JSON.stringify(rebuilt.value.lastSequences())) throw new Error('the view restored from snapshots does not end where the full fold did');
     const perEpoch = entries / DUTY_SHAPED_EPOCHS;
     line(
       `\n== duty-shaped history: ${V} validators × ${DUTY_SHAPED_EPOCHS} epochs as ${entries.toLocaleString('en')} entries (${perEpoch.toFixed(0)}/epoch, written in ${(written.ms / 1000).toFixed(1)} s)`,
@@ -215,8 +295,14 @@ try {
       `rebuild: ${(rebuilt.ms / 1000).toFixed(2)} s = ${Math.round(entries / (rebuilt.ms / 1000)).toLocaleString('en')} entries/s; ` +
         `extrapolated to 10,000 epochs (${Math.round(perEpoch * 10000).toLocaleString('en')} entries): ${((rebuilt.ms / DUTY_SHAPED_EPOCHS) * 10000 / 1000).toFixed(0)} s`,
     );
+    const worstTail = 16 * DUTY_SNAPSHOT_EVERY;
+    line(
+      `restart from the snapshots the guard wrote (${dutySnapshotWrites} written, one every ${DUTY_SNAPSHOT_EVERY} entries of a shard): ${(restarted.ms / 1000).toFixed(2)} s; ` +
+        `the tail is at most ${worstTail.toLocaleString('en')} entries (16 shards × ${DUTY_SNAPSHOT_EVERY}) ≈ ${(worstTail / (entries / (rebuilt.ms / 1000))).toFixed(1)} s at the rate above, whatever the history's length`,
+    );
   }
 } finally {
   await store.close();
+  await snapshotConnection.close();
   await server.stop();
 }

@@ -2,7 +2,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hex } from '#lib/contracts';
-import { connectJetStreamEventStore, createMemoryEventStore, type EventStore } from '#lib/event-store';
+import {
+  connectJetStreamEventStore,
+  createMemoryEventStore,
+  createMemorySnapshotStore,
+  objectStoreSnapshotsOn,
+  type EventStore,
+  type SnapshotStore,
+} from '#lib/event-store';
+import { connectNats, type NatsConnection } from '#lib/messaging';
 import { startNatsServer, type NatsServerHandle } from '#lib/test-support';
 import { parseInterchange } from './interchange.js';
 import { ensureSlashingStream, SlashingHistory } from './slashing-history.repository.js';
@@ -12,6 +20,8 @@ import { ensureSlashingStream, SlashingHistory } from './slashing-history.reposi
  * interchange-tests v5.3.0, tests/generated). Each case starts from an empty database, imports
  * each step's interchange, then attempts its blocks and attestations in order, recording the
  * approved ones; Cohort keeps a complete history, so `should_succeed_complete` is the answer.
+ * (Its window, HISTORY_WINDOW_EPOCHS = 512, prunes nothing here: no case spans 512 epochs or
+ * 16,384 slots.) With a snapshot store, the guard restarts from its snapshots before every step.
  */
 const VECTORS = resolve(process.cwd(), '../shared/vectors/eip3076/tests/generated');
 
@@ -38,11 +48,16 @@ const cases: VectorCase[] = readdirSync(VECTORS)
   .map((f) => JSON.parse(readFileSync(resolve(VECTORS, f), 'utf8')) as VectorCase);
 
 /** Runs one case; returns one line per outcome so a failure names the step and attempt. */
-async function run(store: EventStore, c: VectorCase): Promise<{ expected: string[]; actual: string[] }> {
-  const history = await SlashingHistory.load(store, c.genesis_validators_root);
+async function run(store: EventStore, c: VectorCase, snapshots?: SnapshotStore): Promise<{ expected: string[]; actual: string[] }> {
+  const options = snapshots === undefined ? {} : { snapshots, snapshotEvery: 1 };
+  let history = await SlashingHistory.load(store, c.genesis_validators_root, options);
   const expected: string[] = [];
   const actual: string[] = [];
   for (const [i, step] of c.steps.entries()) {
+    if (snapshots !== undefined) {
+      await history.snapshotNow();
+      history = await SlashingHistory.load(store, c.genesis_validators_root, options);
+    }
     expected.push(`step ${i} import ${step.should_succeed ? 'ok' : 'refused'}`);
     const imported = await (async () => {
       try {
@@ -86,26 +101,40 @@ describe('EIP-3076 interchange vectors (complete strategy), memory event store',
     const { expected, actual } = await run(store, c);
     expect(actual).toEqual(expected);
   });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s, restarted from snapshots before every step', async (_name, c) => {
+    const store = createMemoryEventStore();
+    await ensureSlashingStream(store);
+    const { expected, actual } = await run(store, c, createMemorySnapshotStore());
+    expect(actual).toEqual(expected);
+  });
 });
 
 describe('EIP-3076 interchange vectors (complete strategy), JetStream on a real nats-server', () => {
   let server: NatsServerHandle;
   let store: EventStore;
+  let nc: NatsConnection;
   beforeAll(async () => {
     server = await startNatsServer();
     store = await connectJetStreamEventStore({ servers: server.url, name: 'eip3076-vectors' });
+    nc = await connectNats({ servers: server.url, name: 'eip3076-vectors-snapshots' });
     await ensureSlashingStream(store);
   });
   afterAll(async () => {
     await store?.close();
+    await nc?.close();
     await server?.stop();
   });
 
   // every case on one server: each uses its own genesis validators root, so a fresh history
-  it('passes every case, each under a root of its own', async () => {
+  it.each([
+    ['', 0, false],
+    [', restarted from snapshots (NATS object store) before every step', 0x100, true],
+  ] as const)('passes every case, each under a root of its own%s', async (_label, offset, withSnapshots) => {
+    const snapshots = withSnapshots ? objectStoreSnapshotsOn(nc, { bucket: 'eip3076-vectors' }) : undefined;
     for (const [k, c] of cases.entries()) {
       // keep the case's relation between the database root and the file's root, on fresh subjects
-      const fresh = (gvr: Hex): Hex => `0x${(k + 1).toString(16).padStart(4, '0')}${gvr.slice(6)}`;
+      const fresh = (gvr: Hex): Hex => `0x${(offset + k + 1).toString(16).padStart(4, '0')}${gvr.slice(6)}`;
       const moved: VectorCase = {
         ...c,
         genesis_validators_root: fresh(c.genesis_validators_root),
@@ -114,7 +143,7 @@ describe('EIP-3076 interchange vectors (complete strategy), JetStream on a real 
           return { ...s, interchange: { ...interchange, metadata: { ...interchange.metadata, genesis_validators_root: fresh(interchange.metadata.genesis_validators_root) } } };
         }),
       };
-      const { expected, actual } = await run(store, moved);
+      const { expected, actual } = await run(store, moved, snapshots);
       expect({ name: c.name, outcomes: actual }).toEqual({ name: c.name, outcomes: expected });
     }
   }, 60_000);

@@ -2,10 +2,11 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy }
 import { Counter } from 'prom-client';
 import type { ChainContext } from '#lib/beacon';
 import { Subjects, type CohortEvent, type Hex, type ValidatorDuty } from '#lib/contracts';
+import { objectStoreSnapshotsOn } from '#lib/event-store';
 import { decidedSigningItems, slashingAttemptsOf } from '#lib/signing';
 import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
 import { decide, type AttestationAttempt, type AttestationVerdict, type BlockAttempt, type BlockVerdict } from '../domain/slashing.decider.js';
-import { SlashingHistories, type SlashingHistory } from './slashing-history.repository.js';
+import { SLASHING_SNAPSHOT_BUCKET, SlashingHistories, type SlashingHistory } from './slashing-history.repository.js';
 
 /** `cohort.query.slashing.check`: attestations (as since the walking skeleton) and, optionally, blocks. */
 export interface SlashingCheckRequest {
@@ -16,6 +17,15 @@ export interface SlashingCheckResponse {
   readonly verdicts: readonly AttestationVerdict[];
   /** Present when the request had `blocks`. */
   readonly blockVerdicts?: readonly BlockVerdict[];
+}
+
+/** How long a shutdown waits for the last snapshots. */
+const SNAPSHOT_ON_SHUTDOWN_MS = 5_000;
+
+async function withinMs(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Answers a check request from one history; read-only. */
@@ -55,7 +65,10 @@ export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDe
 
   async onApplicationBootstrap(): Promise<void> {
     this.chain = await this.rt.loadChain(this.abort.signal);
-    this.histories = new SlashingHistories(this.rt.store);
+    this.histories = new SlashingHistories(this.rt.store, {
+      snapshots: objectStoreSnapshotsOn(this.rt.nc, { bucket: SLASHING_SNAPSHOT_BUCKET }),
+      log: this.rt.log,
+    });
     this.history = await this.histories.forRoot(this.chain.genesisValidatorsRoot);
     this.rt.log.info('slashing history loaded', { genesisValidatorsRoot: this.chain.genesisValidatorsRoot });
     const check = this.rt.bus.reply<SlashingCheckRequest, SlashingCheckResponse>(Subjects.slashingCheck, (request) =>
@@ -81,6 +94,8 @@ export class SlashingGuardConsumer implements OnApplicationBootstrap, OnModuleDe
     this.abort.abort();
     await Promise.all(this.closers.map((close) => close()));
     await this.queue;
+    // a snapshot of what moved since the last ones makes the next start quicker; bounded, as NATS may be gone
+    if (this.history) await withinMs(SNAPSHOT_ON_SHUTDOWN_MS, this.history.snapshotNow());
   }
 
   private currentHistory(): SlashingHistory {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hex } from '#lib/contracts';
-import { connectJetStreamEventStore, eventStoreOn, type EventStore } from '#lib/event-store';
-import { connectNats } from '#lib/messaging';
+import { connectJetStreamEventStore, eventStoreOn, objectStoreSnapshotsOn, type EventStore } from '#lib/event-store';
+import { connectNats, type NatsConnection } from '#lib/messaging';
 import { startNatsServer, type NatsServerHandle } from '#lib/test-support';
 import type { AttestationAttempt } from '../domain/slashing.decider.js';
 import { answerSlashingCheck } from './slashing-guard.consumer.js';
@@ -123,12 +123,14 @@ describe('slashing history on JetStream', () => {
     expect(stored.length).toBeGreaterThan(0);
   }, 30_000);
 
-  it('gives the same answers after a guard is closed mid-run and a new one starts on the same store', async () => {
+  it('gives the same answers after a guard is closed mid-run and a new one starts on the same store (from its snapshots)', async () => {
     const network = gvr(3);
     const validators = [pk(11), pk(12), pk(13), pk(14)];
-    // the first guard's own connection, so it can be cut without a drain (as a killed process)
+    // the first guard's own connection, so it can be cut without a drain (as a killed process);
+    // it writes snapshots often, so some are under way when it goes
     const firstConnection = await connectNats({ servers: server.url, name: 'restart-1' });
-    const first = await SlashingHistory.load(eventStoreOn(firstConnection), network);
+    const snapshotsOf = (nc: NatsConnection) => objectStoreSnapshotsOn(nc, { bucket: 'restart-snapshots' });
+    const first = await SlashingHistory.load(eventStoreOn(firstConnection), network, { snapshots: snapshotsOf(firstConnection), snapshotEvery: 3, log: { warn: () => undefined } });
     const duty = (e: number, salt = 0): AttestationAttempt[] => validators.map((pubkey) => ({ pubkey, sourceEpoch: e - 1, targetEpoch: e, signingRoot: root(e + salt) }));
     for (let e = 1; e <= 20; e++) await first.record({ kind: 'RecordAttestations', attempts: duty(e) }, `restart:${e}`);
     await first.record({ kind: 'RecordBlocks', attempts: [{ pubkey: validators[0] as Hex, slot: 640, signingRoot: root(640) }] }, 'restart:block');
@@ -146,7 +148,8 @@ describe('slashing history on JetStream', () => {
     const acknowledged = settled.filter((s) => s.ok).map((s) => s.epoch);
     expect(acknowledged.length).toBeLessThan(10);
 
-    const second = await SlashingHistory.load(await connect('restart-2'), network);
+    const secondConnection = await connectNats({ servers: server.url, name: 'restart-2' });
+    const second = await SlashingHistory.load(eventStoreOn(secondConnection), network, { snapshots: snapshotsOf(secondConnection) });
     const probes = Array.from({ length: 34 }, (_, i) => i + 1).flatMap((e) => [...duty(e), ...duty(e, 1000), { pubkey: validators[1] as Hex, sourceEpoch: 0, targetEpoch: e + 1, signingRoot: root(5000 + e) }]);
     const blockProbes = [{ pubkey: validators[0] as Hex, slot: 640, signingRoot: root(640) }, { pubkey: validators[0] as Hex, slot: 640, signingRoot: root(641) }, { pubkey: validators[0] as Hex, slot: 641, signingRoot: root(642) }];
     const before = answerSlashingCheck(first, { attempts: probes, blocks: blockProbes });
@@ -167,13 +170,18 @@ describe('slashing history on JetStream', () => {
       else if (b && !b.ok) expect(a?.ok).toBe(false);
     });
     expect(after.blockVerdicts).toEqual(before.blockVerdicts);
-    // a third guard started after it rebuilds exactly the same state
+    // a third guard folding the whole stream rebuilds exactly the same state
     const third = await SlashingHistory.load(await connect('restart-3'), network);
     expect(answerSlashingCheck(third, { attempts: probes, blocks: blockProbes })).toEqual(after);
     expect(third.lastSequences()).toEqual(second.lastSequences());
+    expect([...third.current.validators].map(([key, h]) => [key, h.attestations(), h.blocks()])).toEqual(
+      [...third.current.validators.keys()].map((key) => [key, second.current.validators.get(key)?.attestations(), second.current.validators.get(key)?.blocks()]),
+    );
     // and it carries on recording where the first stopped
     const next = await second.record({ kind: 'RecordAttestations', attempts: duty(40) }, 'restart:40');
     expect(next.ok && next.events.map((e) => e.kind)).toEqual(['AttestationsRecorded']);
+    await second.snapshotsWritten();
+    await secondConnection.close();
   }, 30_000);
 
   it('leaves the history byte-for-byte unchanged when an import file is broken', async () => {

@@ -10,12 +10,14 @@ import {
   MAX_RECORDS_PER_ENTRY,
   SHARDS,
   shardEntries,
+  shardEntryEvents,
   shardOf,
   SlashingHistories,
   SlashingHistory,
   UnreadableShardEntryError,
 } from './slashing-history.repository.js';
 import { answerSlashingCheck } from './slashing-guard.consumer.js';
+import { emptySlashingState, evolveAll as evolveSlashing } from '../domain/slashing.decider.js';
 
 const GVR_A: Hex = `0x${'0a'.repeat(32)}`;
 const GVR_B: Hex = `0x${'0b'.repeat(32)}`;
@@ -75,8 +77,15 @@ describe('slashing history on the stream', () => {
     const store = await freshStore();
     const history = await SlashingHistory.load(store, GVR_A);
     await history.record({ kind: 'ImportHistory', attestations, blocks }, 'long');
+    // the stream keeps every record; the view keeps the bounded history (records past the window are its watermark)
+    const stored = (await streamMessages(store)).flatMap((m) =>
+      m.subject === Subjects.slashingRoots ? [] : shardEntryEvents(m.data, { subject: m.subject, seq: m.seq, genesisValidatorsRoot: GVR_A }),
+    );
+    expect(stored.flatMap((e) => (e.kind === 'HistoryImported' ? e.attestations : []))).toEqual(attestations);
     const reloaded = await SlashingHistory.load(store, GVR_A);
-    expect(reloaded.current.validators.get(PK1)?.attestations()).toEqual(attestations.map(({ pubkey: _pk, ...r }) => r));
+    const bounded = evolveSlashing(emptySlashingState, [{ kind: 'HistoryImported', attestations, blocks }]).validators.get(PK1);
+    expect(bounded?.attestations()[0]).toEqual({ sourceEpoch: 447, targetEpoch: 448 });
+    expect(reloaded.current.validators.get(PK1)?.attestations()).toEqual(bounded?.attestations());
     expect(reloaded.current.validators.get(PK1)?.blocks()).toEqual(blocks.map(({ pubkey: _pk, ...r }) => r));
   });
 

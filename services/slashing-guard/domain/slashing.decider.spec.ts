@@ -5,6 +5,7 @@ import {
   emptySlashingState,
   evolve,
   evolveAll,
+  HISTORY_WINDOW_EPOCHS,
   ValidatorHistory,
   type AttestationAttempt,
   type BlockAttempt,
@@ -249,5 +250,78 @@ describe('validator history index', () => {
     expect(h.surroundConflict(9, 12)).toBe('surrounds_previous');
     const wide = ValidatorHistory.empty.withAttestations([{ sourceEpoch: 1, targetEpoch: 20 }]);
     expect(wide.surroundConflict(2, 19)).toBe('surrounded_by_previous');
+  });
+});
+
+describe('bounded history (HISTORY_WINDOW_EPOCHS)', () => {
+  // 600 epochs of one vote each: the cutoff is floor((600 - 512) / 64) * 64 = 64
+  const votes = Array.from({ length: 600 }, (_, i) => att(A, i, i + 1));
+  const check = (...attempts: AttestationAttempt[]): SlashingCommand => ({ kind: 'CheckAttestations', attempts });
+
+  it('folds the records older than the window into one rootless watermark, visible to export', () => {
+    const history = evolve(emptySlashingState, { kind: 'AttestationsRecorded', records: votes }).validators.get(A);
+    expect(history?.prunedTarget).toBe(64);
+    expect(history?.attestations()[0]).toEqual({ sourceEpoch: 63, targetEpoch: 64 });
+    expect(history?.attestations().slice(1)).toEqual(votes.slice(64).map(({ pubkey: _pk, ...r }) => r));
+    expect(HISTORY_WINDOW_EPOCHS).toBe(512);
+  });
+
+  it('answers as the complete strategy above the watermark', () => {
+    given(...votes)
+      .when(check(att(A, 599, 600), att(A, 599, 600, 7), att(A, 600, 601), att(A, 62, 601), att(A, 63, 601), att(A, 64, 65), att(A, 63, 65, 7)))
+      .then([
+        {
+          kind: 'AttestationsChecked',
+          verdicts: [
+            { pubkey: A, ok: true, repeat: true },
+            { pubkey: A, ok: false, reason: 'double_vote' },
+            { pubkey: A, ok: true, repeat: false },
+            // surrounds the pruned (62, 63) and (63, 64): the watermark's source says so
+            { pubkey: A, ok: false, reason: 'surrounds_previous' },
+            { pubkey: A, ok: false, reason: 'surrounds_previous' },
+            { pubkey: A, ok: true, repeat: true },
+            { pubkey: A, ok: false, reason: 'double_vote' },
+          ],
+        },
+      ]);
+  });
+
+  it('refuses everything at or below the watermark, an exact repeat that old included (minimal strategy there)', () => {
+    given(...votes)
+      .when(check(att(A, 63, 64), att(A, 30, 31), att(A, 0, 1), att(A, 63, 63, 7)))
+      .then([
+        {
+          kind: 'AttestationsChecked',
+          verdicts: [
+            // the watermark has no root: nothing at its target matches it
+            { pubkey: A, ok: false, reason: 'double_vote' },
+            // the watermark is the lowest row now: the minimal strategy's rules
+            { pubkey: A, ok: false, reason: 'source_below_lowest' },
+            { pubkey: A, ok: false, reason: 'source_below_lowest' },
+            { pubkey: A, ok: false, reason: 'target_at_or_below_lowest' },
+          ],
+        },
+      ]);
+  });
+
+  it('keeps blocks of a window of slots; older ones become a rootless watermark slot', () => {
+    const blocks = [blk(A, 10), blk(A, 20_000), blk(A, 21_000)];
+    const history = evolve(emptySlashingState, { kind: 'BlocksRecorded', records: blocks }).validators.get(A);
+    // cutoff floor((21000 - 16384) / 2048) * 2048 = 4096
+    expect(history?.blocks()).toEqual([{ slot: 10 }, { slot: 20_000, signingRoot: root(20_000) }, { slot: 21_000, signingRoot: root(21_000) }]);
+    expect(history?.prunedSlot).toBe(10);
+    givenFacts(blocksRecorded(...blocks))
+      .when({ kind: 'CheckBlocks', attempts: [blk(A, 10), blk(A, 11), blk(A, 20_000), blk(A, 20_500)] })
+      .then([
+        {
+          kind: 'BlocksChecked',
+          verdicts: [
+            { pubkey: A, ok: false, reason: 'double_proposal' },
+            { pubkey: A, ok: true, repeat: false },
+            { pubkey: A, ok: true, repeat: true },
+            { pubkey: A, ok: true, repeat: false },
+          ],
+        },
+      ]);
   });
 });

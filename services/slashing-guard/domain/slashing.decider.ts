@@ -1,11 +1,12 @@
 import { assertNever, type Hex, type SlashingRefusalReason } from '#lib/contracts';
 import { ValidatorHistory, type AttestationRecord, type BlockRecord, type SurroundConflict } from './validator-history.js';
 
-export { ValidatorHistory, type AttestationRecord, type BlockRecord } from './validator-history.js';
+export { HISTORY_PRUNING, HISTORY_WINDOW_EPOCHS, ValidatorHistory, type AttestationRecord, type BlockRecord } from './validator-history.js';
 
 /**
  * Slashing protection, EIP-3076 complete strategy: every signed (and imported) attestation
- * and block is kept, and a new one is checked against all of them, in the EIP's order
+ * and block of a window of recent epochs is kept, and a new one is checked against all of
+ * them and the window's watermark, in the EIP's order
  * (https://eips.ethereum.org/EIPS/eip-3076#conditions):
  *
  * attestations — source after target; double vote (same target, different or unknown
@@ -14,9 +15,14 @@ export { ValidatorHistory, type AttestationRecord, type BlockRecord } from './va
  * blocks — same slot with a different or unknown signing root; slot at or below the lowest
  * slot unless an exact repeat.
  *
- * "Lowest" is over the whole history of the validator (imported and signed): with an import
+ * "Lowest" is over the whole kept history of the validator (imported and signed): with an import
  * it is the import's watermark, and without one the first signed value sets it. An entry
  * imported without a signing root matches no root, so it can never be re-signed.
+ *
+ * The history is bounded (validator-history.ts, HISTORY_WINDOW_EPOCHS): records older than the
+ * window are one rootless watermark record, then the lowest record. Above the watermark every
+ * verdict is the complete strategy's on the whole history (proved there); at or below it
+ * everything is refused, as the minimal strategy would — an exact repeat that old included.
  *
  * Pure: no clock, no I/O. State is the fold of the Recorded/Imported facts.
  */
@@ -112,7 +118,9 @@ export function checkAttestation(
   }
   if (lowestSource === Infinity) return { pubkey, ok: true, repeat };
   if (sourceEpoch < lowestSource) return { pubkey, ok: false, reason: 'source_below_lowest' };
-  if (!repeat && targetEpoch <= lowestTarget) return { pubkey, ok: false, reason: 'target_at_or_below_lowest' };
+  // At or below the watermark of a pruned history: refused as the minimal strategy would (the
+  // watermark is the lowest row, so the rule above already says so; explicit, as it is the deviation).
+  if ((!repeat && targetEpoch <= lowestTarget) || targetEpoch <= h.prunedTarget) return { pubkey, ok: false, reason: 'target_at_or_below_lowest' };
   return { pubkey, ok: true, repeat };
 }
 
@@ -137,7 +145,7 @@ export function checkBlock(history: ValidatorHistory | undefined, attempt: Block
   const repeat = sameSlot.length > 0;
   const lowestSlot = Math.min(h.minSlot, ...pending.map((p) => p.slot));
   if (lowestSlot === Infinity) return { pubkey, ok: true, repeat };
-  if (!repeat && slot <= lowestSlot) return { pubkey, ok: false, reason: 'slot_at_or_below_lowest' };
+  if ((!repeat && slot <= lowestSlot) || slot <= h.prunedSlot) return { pubkey, ok: false, reason: 'slot_at_or_below_lowest' };
   return { pubkey, ok: true, repeat };
 }
 
