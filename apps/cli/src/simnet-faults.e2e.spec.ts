@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explain } from '#lib/audit';
-import type { AnyCohortEvent } from '#lib/contracts';
+import type { AnyCohortEvent, CohortEvent, PeerRefusalReason, ServiceName } from '#lib/contracts';
 import { BYZANTINE_BEHAVIOURS, byzantineNode } from './simnet-byzantine.js';
 import { simnetLinks } from './simnet-links.js';
 import { runSimnet, type SimnetResult } from './simnet.js';
@@ -156,6 +156,13 @@ describe('simnet faults: slow and cut links, through a loopback proxy per direct
   });
 });
 
+/** `service reason ×count` over refusal events, for the log. */
+function tallyOf(events: readonly CohortEvent<'PeerMessageRefused'>[]): string {
+  const sums = new Map<string, number>();
+  for (const e of events) sums.set(`${e.producer.service}:${e.data.reason}`, (sums.get(`${e.producer.service}:${e.data.reason}`) ?? 0) + e.data.count);
+  return [...sums].map(([k, n]) => `${k}×${n}`).join(' ');
+}
+
 /** Sum of a node's counter samples named `name` whose labels include `labels`. */
 function metric(result: SimnetResult, node: number, name: string, labels: Readonly<Record<string, string>> = {}): number {
   return (result.metrics[node] ?? [])
@@ -163,8 +170,12 @@ function metric(result: SimnetResult, node: number, name: string, labels: Readon
     .reduce((sum, m) => sum + m.value, 0);
 }
 
+/** A node's PeerMessageRefused events from operator `peer`. */
+const peerRefusals = (events: readonly AnyCohortEvent[], peer: number): CohortEvent<'PeerMessageRefused'>[] =>
+  events.filter((e): e is CohortEvent<'PeerMessageRefused'> & AnyCohortEvent => e.type === 'PeerMessageRefused' && e.data.peer === peer);
+
 describe('simnet faults: node 4 is byzantine (n = 4, t = 3)', { timeout: 150_000 }, () => {
-  it.skipIf(!LONG)('[long] equivocating proposals and votes, invalid share signatures, replays, unknown duties, other cluster and network: the 3 honest nodes attest every duty; refusals are recorded or counted with their reason', async () => {
+  it.skipIf(!LONG)('[long] equivocating proposals and votes, invalid share signatures, replays, unknown duties, other cluster and network: the 3 honest nodes attest every duty; every kind of refusal is in their event logs with its reason, at most one event per key and slot', async () => {
     const slots = 8;
     const byzantine = byzantineNode(BYZANTINE_BEHAVIOURS.filter((b) => b !== 'far_future_duty'));
     const result = await runSimnet({ nodes: 4, validators: 8, secondsPerSlot: 2, slots, harnesses: new Map([[3, byzantine.harness]]), print });
@@ -192,8 +203,16 @@ describe('simnet faults: node 4 is byzantine (n = 4, t = 3)', { timeout: 150_000
       const unscheduled = (result.events[i] ?? []).filter((e) => !(result.events[i] ?? []).some((d) => d.type === 'DutyScheduled' && d.duty.slot === e.duty.slot));
       print(`node ${i + 1} events for unscheduled duties: ${unscheduled.map((e) => `${e.duty.slot}:${e.type}`).join(' ')}`);
     }
-    // The first peer got both proposals (and both votes) of the same round: the second is refused.
-    expect(metric(result, 0, 'cohort_consensus_messages_rejected_total', { reason: 'duplicate' })).toBeGreaterThan(0);
+    // The first peer got both proposals (and both votes) of the same round: the second is refused as an equivocation,
+    // recorded under the duty, where `cohort explain` shows it.
+    expect(metric(result, 0, 'cohort_consensus_messages_rejected_total', { reason: 'equivocation' })).toBeGreaterThan(0);
+    const equivocations = peerRefusals(result.events[0] ?? [], 3).filter((e) => e.producer.service === 'consensus' && e.data.reason === 'equivocation');
+    for (const slot of byzantine.equivocatedSlots.filter((s) => s < slots)) {
+      expect(equivocations.some((e) => e.duty.slot === slot && e.duty.type === 'attester'), `node 1 slot ${slot}`).toBe(true);
+      const x = explain(result.events[0] ?? [], { slot, type: 'attester' });
+      expect(x.peerRefusals.filter((r) => r.peer === 3).map((r) => r.reason), `node 1 slot ${slot}`).toContain('equivocation');
+      expect(x.verdict, `node 1 slot ${slot}`).toBe('succeeded');
+    }
     for (const i of honest) {
       const events = result.events[i] ?? [];
       // Invalid share signatures of a duty the node knows: recorded, with the reason.
@@ -216,6 +235,35 @@ describe('simnet faults: node 4 is byzantine (n = 4, t = 3)', { timeout: 150_000
       expect(metric(result, i, 'cohort_aggregator_partials_rejected_total', { reason: 'invalid_signature' }), `node ${i + 1}`).toBeGreaterThan(0);
       // A peer's share signatures relayed as its own: refused on the sender binding (counted and logged).
       expect(metric(result, i, 'cohort_aggregator_partials_rejected_total', { reason: 'share_idx_mismatch' }), `node ${i + 1}`).toBeGreaterThan(0);
+
+      // Every refusal above is also in the event log, by the service that refused it, with its reason (PeerMessageRefused).
+      const refused = peerRefusals(events, 3);
+      const recorded = (service: ServiceName, reason: PeerRefusalReason) => refused.filter((e) => e.producer.service === service && e.data.reason === reason);
+      const expected: readonly [ServiceName, PeerRefusalReason, string][] = [
+        ['peer-gateway', 'wrong_cluster', 'a PREPARE sealed for another cluster'],
+        ['peer-gateway', 'wrong_network', 'a PREPARE sealed for another network'],
+        ['consensus', 'sender_mismatch', "a peer's QBFT message relayed as its own"],
+        ['consensus', 'malformed', 'a PREPARE for a duty type that does not exist'],
+        ['consensus', 'unknown_duty', 'a PREPARE for a duty not scheduled'],
+        ['consensus', 'deadline_expired', 'its own QBFT messages of 3 slots back, replayed'],
+        ['aggregator', 'unknown_duty', 'share signatures for a duty not scheduled'],
+        ['aggregator', 'share_idx_mismatch', "a peer's share signatures relayed as its own"],
+      ];
+      for (const [service, reason, what] of expected) expect(recorded(service, reason).length, `node ${i + 1}: ${service} ${reason} (${what})`).toBeGreaterThan(0);
+      // Envelope refusals name no duty; an unknown duty is not taken from the message either; a replay of a duty this node has is filed under it.
+      for (const e of [...recorded('peer-gateway', 'wrong_cluster'), ...recorded('consensus', 'unknown_duty'), ...recorded('aggregator', 'unknown_duty')]) {
+        expect(e.duty.type, `node ${i + 1} ${e.id}`).toBe('none');
+      }
+      expect(recorded('consensus', 'deadline_expired').every((e) => e.duty.type === 'attester' && e.data.protocol === 'qbft'), `node ${i + 1}`).toBe(true);
+      // Bounded: one event per (service, peer, protocol, reason, duty) and slot, carrying the count — never one per message.
+      // (the window's slot is in the id: `…:w<slot>:<peer>:<protocol>:<reason>`)
+      const keys = refused.map((e) => `${e.producer.service}/${e.data.protocol}/${e.data.reason}/${e.duty.slot}/${e.duty.type}/${/:w(\d+):/.exec(e.id)?.[1]}`);
+      expect(new Set(keys).size, `node ${i + 1}`).toBe(keys.length);
+      const counted = (service: ServiceName, reason: PeerRefusalReason) => recorded(service, reason).reduce((sum, e) => sum + e.data.count, 0);
+      const gatewayCount = metric(result, i, 'cohort_p2p_rejected_total', { reason: 'wrong_cluster' });
+      expect(counted('peer-gateway', 'wrong_cluster'), `node ${i + 1}`).toBeLessThanOrEqual(gatewayCount);
+      expect(refused.every((e) => e.pubkeys.length === 0 && e.data.count >= 1), `node ${i + 1}`).toBe(true);
+      print(`node ${i + 1} PeerMessageRefused from operator 3: ${refused.length} events, ${tallyOf(refused)}`);
     }
   });
 });

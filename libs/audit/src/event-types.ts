@@ -1,4 +1,4 @@
-import { assertNever, type AnyCohortEvent, type EventType, type UnsignedDataSet } from '#lib/contracts';
+import { assertNever, type AnyCohortEvent, type EventPayloads, type EventType, type UnsignedDataSet } from '#lib/contracts';
 
 /**
  * The steps of a duty on one node, in pipeline order (docs/ARCHITECTURE.md "The flow of one
@@ -43,6 +43,7 @@ export const EVENT_STEP = {
   DutyFailed: null,
   PeerPartialsReceived: null,
   SignaturesExpected: null,
+  PeerMessageRefused: null,
 } as const satisfies Record<EventType, DutyStep | null>;
 
 export const EVENT_TYPES = Object.keys(EVENT_STEP) as readonly EventType[];
@@ -102,9 +103,17 @@ export function eventDetail(event: AnyCohortEvent): string {
       return `share ${event.data.shareIndex}: ${event.data.partials.length} received, ${event.data.partials.filter((p) => !p.valid).length} invalid`;
     case 'SignaturesExpected':
       return `${event.data.roots.length} signing root(s), threshold ${event.data.threshold} of ${event.data.totalShares}`;
+    case 'PeerMessageRefused':
+      return peerRefusalSummary(event.data);
     default:
       return assertNever(event);
   }
+}
+
+/** `operator 3 qbft: equivocation ×2 (PREPARE by 3 (the message))`: who, where, why, how often, and the first one's detail. */
+export function peerRefusalSummary(r: EventPayloads['PeerMessageRefused']): string {
+  const who = r.peer === null ? 'a non-operator' : `operator ${r.peer}`;
+  return `${who} ${r.protocol}: ${r.reason}${r.count > 1 ? ` ×${r.count}` : ''}${r.detail ? ` (${r.detail})` : ''}`;
 }
 
 /** One line on a consensus value: its committees, or the block it proposes. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FAILURE_REASONS, REJECTION_REASONS, SLASHING_REFUSAL_REASONS, type AnyCohortEvent } from '#lib/contracts';
+import { FAILURE_REASONS, PEER_REFUSAL_REASONS, REJECTION_REASONS, SLASHING_REFUSAL_REASONS, type AnyCohortEvent } from '#lib/contracts';
 import {
   DEADLINE_MS,
   DUTY,
@@ -199,5 +199,56 @@ describe('explain: references, scope and robustness', () => {
     expect(x.furthestStep).toBe('served');
     expect(x.unresolved).toEqual(VALIDATORS);
     expect(formatExplanation(x)).toContain('no outcome recorded for 4 validator(s)');
+  });
+});
+
+describe('explain: refused peer messages (PeerMessageRefused)', () => {
+  const refused = (atMs: number, reason: 'equivocation' | 'duplicate', count: number, window: number) =>
+    event(
+      'PeerMessageRefused',
+      'consensus',
+      atMs,
+      [],
+      {
+        peer: 3,
+        protocol: 'qbft',
+        reason,
+        count,
+        firstAt: new Date(GENESIS_MS + DUTY.slot * SECONDS_PER_SLOT * 1000 + 4050).toISOString(),
+        lastAt: new Date(GENESIS_MS + DUTY.slot * SECONDS_PER_SLOT * 1000 + 4090).toISOString(),
+        detail: 'PRE-PREPARE round 1 value 0x1234abcd…',
+      },
+      { discriminator: `w${window}:3:qbft:${reason}` },
+    ) as AnyCohortEvent;
+
+  it('lists them per peer, protocol and reason, summed over windows, with the catalog text; the outcome is unchanged', () => {
+    const events = [...successRun(), refused(12_000, 'equivocation', 2, DUTY.slot), refused(24_000, 'equivocation', 1, DUTY.slot + 1)];
+    const x = explain(events, DUTY, { timing });
+    expect(x.verdict).toBe('succeeded');
+    expect(x.peerRefusals).toEqual([
+      {
+        peer: 3,
+        protocol: 'qbft',
+        reason: 'equivocation',
+        text: PEER_REFUSAL_REASONS.equivocation,
+        count: 3,
+        service: 'consensus',
+        firstAtMs: 4050,
+        detail: 'PRE-PREPARE round 1 value 0x1234abcd…',
+      },
+    ]);
+    expect(x.timeline.filter((t) => t.type === 'PeerMessageRefused').map((t) => t.detail)).toEqual([
+      'operator 3 qbft: equivocation ×2 (PRE-PREPARE round 1 value 0x1234abcd…)',
+      'operator 3 qbft: equivocation (PRE-PREPARE round 1 value 0x1234abcd…)',
+    ]);
+    const text = formatExplanation(x);
+    expect(text).toContain('peer messages refused:');
+    expect(text).toContain(`operator 3 qbft: equivocation ×3 from +4050 ms (${PEER_REFUSAL_REASONS.equivocation}); first: PRE-PREPARE round 1 value 0x1234abcd…`);
+  });
+
+  it('none recorded: no section', () => {
+    const x = explain(successRun(), DUTY, { timing });
+    expect(x.peerRefusals).toEqual([]);
+    expect(formatExplanation(x)).not.toContain('peer messages refused');
   });
 });

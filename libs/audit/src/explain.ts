@@ -1,5 +1,6 @@
 import {
   FAILURE_REASONS,
+  PEER_REFUSAL_REASONS,
   REJECTION_REASONS,
   SLASHING_REFUSAL_REASONS,
   dutyId,
@@ -8,6 +9,7 @@ import {
   type Duty,
   type EventType,
   type Hex,
+  type PeerRefusalProtocol,
   type ServiceName,
 } from '#lib/contracts';
 import { relativeMs } from './format.js';
@@ -74,6 +76,22 @@ export interface FailureExplanation {
   readonly because: readonly string[];
 }
 
+/** Peer messages about this duty the node refused (PeerMessageRefused), per peer, protocol and reason. */
+export interface PeerRefusalView {
+  /** Operator index, or null for a remote that is not an operator. */
+  readonly peer: number | null;
+  readonly protocol: PeerRefusalProtocol;
+  readonly reason: string;
+  /** The reason's catalog text. */
+  readonly text: string;
+  /** Messages refused, summed over the windows recorded. */
+  readonly count: number;
+  readonly service: ServiceName;
+  readonly firstAtMs: number;
+  /** The first recorded window's detail. */
+  readonly detail: string | null;
+}
+
 export type Verdict = 'succeeded' | 'failed' | 'partly_failed' | 'unfinished' | 'no_events';
 
 export interface Explanation {
@@ -88,6 +106,8 @@ export interface Explanation {
   readonly furthestStep: DutyStep | null;
   readonly consensus: ConsensusView;
   readonly shares: readonly ShareParticipation[];
+  /** Peer messages about this duty refused before they counted (an equivocation, a replay, a forged author…). */
+  readonly peerRefusals: readonly PeerRefusalView[];
   readonly broadcast: { readonly validators: readonly Hex[]; readonly firstAtMs: number; readonly lastAtMs: number } | null;
   readonly failures: readonly FailureExplanation[];
   /** Validators with neither a broadcast nor a failure recorded (duty in flight, or records missing). */
@@ -110,6 +130,8 @@ export const catalogText = (reason: string): string =>
   Object.hasOwn(FAILURE_REASONS, reason) ? FAILURE_REASONS[reason as keyof typeof FAILURE_REASONS] : 'not in the failure-reason catalog';
 const rejectionText = (reason: string): string =>
   Object.hasOwn(REJECTION_REASONS, reason) ? REJECTION_REASONS[reason as keyof typeof REJECTION_REASONS] : 'not in the rejection catalog';
+const peerRefusalText = (reason: string): string =>
+  Object.hasOwn(PEER_REFUSAL_REASONS, reason) ? PEER_REFUSAL_REASONS[reason as keyof typeof PEER_REFUSAL_REASONS] : 'not in the peer-refusal catalog';
 const refusalText = (reason: string): string =>
   Object.hasOwn(SLASHING_REFUSAL_REASONS, reason) ? SLASHING_REFUSAL_REASONS[reason as keyof typeof SLASHING_REFUSAL_REASONS] : 'not in the refusal catalog';
 
@@ -156,6 +178,7 @@ export function explain(events: readonly AnyCohortEvent[], duty: Duty, options: 
 
   const consensus = consensusView(scoped, at);
   const shares = participation(scoped, inScope, at, options.operators);
+  const peerRefusals = peerRefusalsOf(mine, at);
 
   // Outcome per validator: a broadcast wins; otherwise the most specific failure recorded.
   const broadcastAt = new Map<Hex, number>();
@@ -205,6 +228,7 @@ export function explain(events: readonly AnyCohortEvent[], duty: Duty, options: 
     furthestStep: furthest < 0 ? null : (DUTY_STEPS[furthest] as DutyStep),
     consensus,
     shares,
+    peerRefusals,
     broadcast: broadcastValidators.length === 0 ? null : { validators: broadcastValidators, firstAtMs: Math.min(...times), lastAtMs: Math.max(...times) },
     failures,
     unresolved,
@@ -281,6 +305,33 @@ function participation(
   }
   if (operators !== undefined) for (let i = 1; i <= operators; i++) share(i, false);
   return [...shares.values()].sort((a, b) => a.shareIndex - b.shareIndex);
+}
+
+/** Summed per (peer, protocol, reason), in the order first seen; Date.parse of an event's own `firstAt` places it. */
+function peerRefusalsOf(events: readonly AnyCohortEvent[], at: (e: AnyCohortEvent) => number): PeerRefusalView[] {
+  const byKey = new Map<string, PeerRefusalView>();
+  for (const e of events) {
+    if (e.type !== 'PeerMessageRefused') continue;
+    const r = e.data;
+    const key = `${r.peer}/${r.protocol}/${r.reason}`;
+    const firstAtMs = Date.parse(r.firstAt) - (Date.parse(e.time) - at(e));
+    const seen = byKey.get(key);
+    if (seen) {
+      byKey.set(key, { ...seen, count: seen.count + r.count, firstAtMs: Math.min(seen.firstAtMs, firstAtMs) });
+      continue;
+    }
+    byKey.set(key, {
+      peer: r.peer,
+      protocol: r.protocol,
+      reason: r.reason,
+      text: peerRefusalText(r.reason),
+      count: r.count,
+      service: e.producer.service,
+      firstAtMs,
+      detail: r.detail ?? null,
+    });
+  }
+  return [...byKey.values()];
 }
 
 const ms = relativeMs;

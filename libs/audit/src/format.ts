@@ -98,6 +98,14 @@ export function formatExplanation(x: Explanation): string {
     }
   }
 
+  if (x.peerRefusals.length > 0) {
+    lines.push('peer messages refused:');
+    for (const r of x.peerRefusals) {
+      const who = r.peer === null ? 'a non-operator' : `operator ${r.peer}`;
+      lines.push(`  ${who} ${r.protocol}: ${r.reason} ×${r.count} from ${relativeMs(r.firstAtMs)} (${r.text})${r.detail ? `; first: ${r.detail}` : ''}`);
+    }
+  }
+
   lines.push('', 'timeline:');
   const width = Math.max(...x.timeline.map((t) => relativeMs(t.atMs).length));
   for (const t of x.timeline) {

@@ -21,6 +21,9 @@ describe('subjectFilters', () => {
     expect(subjectFilters({ eventType: 'Broadcast' })).toEqual([Subjects.eventsOfType('Broadcast')]);
     // validator and node are not subject tokens
     expect(subjectFilters({ validator: VALIDATORS[0], node: 'node0' })).toEqual(['cohort.events.*.*.*.*']);
+    // events outside any duty have the duty type token `none`
+    expect(subjectFilters({ slots: { from: 9, to: 9 }, dutyType: 'none' })).toEqual([Subjects.event({ slot: 9, type: 'none' }, '*' as 'consensus', '*' as 'DutyFailed')]);
+    expect(subjectFilters({ dutyType: 'none', eventType: 'PeerMessageRefused' })).toEqual(['cohort.events.*.none.*.PeerMessageRefused']);
   });
 
   it('a narrow slot range is one subject per slot; a wide one a wildcard', () => {

@@ -1,4 +1,4 @@
-import { Subjects, type AnyCohortEvent, type DutyType, type EventType, type Hex, type ServiceName } from '#lib/contracts';
+import { Subjects, type AnyCohortEvent, type EventDuty, type EventType, type Hex, type ServiceName } from '#lib/contracts';
 
 /** Inclusive. */
 export interface SlotRange {
@@ -12,7 +12,8 @@ export interface SlotRange {
  */
 export interface EventQuery {
   readonly slots?: SlotRange;
-  readonly dutyType?: DutyType;
+  /** A duty type, or `none`: the events outside any duty (refused peer messages). */
+  readonly dutyType?: EventDuty['type'];
   /** A group pubkey: events whose `pubkeys` name it. */
   readonly validator?: Hex;
   readonly service?: ServiceName;
@@ -82,7 +83,7 @@ const ANY = '*';
  */
 function eventSubjectFilter(slot: number | undefined, query: EventQuery): string {
   return Subjects.event(
-    { slot: (slot ?? ANY) as number, type: (query.dutyType ?? ANY) as DutyType },
+    { slot: (slot ?? ANY) as number, type: (query.dutyType ?? ANY) as EventDuty['type'] } as EventDuty,
     (query.service ?? ANY) as ServiceName,
     (query.eventType ?? ANY) as EventType,
   );

@@ -21,8 +21,26 @@ export interface Duty {
   readonly type: DutyType;
 }
 
-/** Stable textual id of a duty, e.g. `1234/attester`: the correlation id of every event of it. */
-export function dutyId(duty: Duty): string {
+/**
+ * The envelope's `duty` of an event that concerns no duty this node knows — a peer's message
+ * refused before (or because) it named none: the slot it was recorded in, and the duty type
+ * `none`. Not a DutyType: no stage schedules, decides or signs it, so the per-duty-type tables
+ * need no entry for it. The subject token is `none` (`cohort.events.<slot>.none.…`).
+ */
+export const NO_DUTY = 'none';
+export interface NoDuty {
+  readonly slot: number;
+  readonly type: typeof NO_DUTY;
+}
+/** What an event's envelope names: a duty, or a slot outside any duty. */
+export type EventDuty = Duty | NoDuty;
+
+export function isNoDuty(duty: EventDuty): duty is NoDuty {
+  return duty.type === NO_DUTY;
+}
+
+/** Stable textual id of a duty, e.g. `1234/attester` (`1234/none` outside any duty): the correlation id of every event of it. */
+export function dutyId(duty: EventDuty): string {
   return `${duty.slot}/${duty.type}`;
 }
 

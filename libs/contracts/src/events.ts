@@ -1,7 +1,8 @@
 import type { AttestationDataJson, ValidatorDuty } from './beacon-json.js';
-import type { Duty } from './duty.js';
-import type { FailureReason, RejectionReason } from './failure-reasons.js';
+import type { Duty, EventDuty } from './duty.js';
+import type { FailureReason, PeerRefusalReason, RejectionReason } from './failure-reasons.js';
 import type { Hex } from './hex.js';
+import type { PeerProtocol } from './subjects.js';
 
 /** The five deciding services, plus the peer-gateway that carries their peer traffic over libp2p. */
 export const SERVICES = ['duty-scheduler', 'consensus', 'slashing-guard', 'signer-gateway', 'aggregator', 'peer-gateway'] as const;
@@ -94,6 +95,12 @@ export interface VerifiedPartial {
 }
 
 /**
+ * Where a refused peer message arrived: one of the two message protocols, the ping protocol, or
+ * the connection itself (refused by the connection gater before any protocol).
+ */
+export type PeerRefusalProtocol = PeerProtocol | 'ping' | 'connection';
+
+/**
  * Every event's payload, by type and version. A released (type, version) never changes:
  * a new shape is a new version plus an upcaster (STYLE.md rule 6).
  */
@@ -148,18 +155,45 @@ export interface EventPayloads {
      */
     readonly agreeing?: readonly Hex[];
   };
+  /**
+   * Peer messages this node refused, summarised per (peer, protocol, reason, duty) over one slot
+   * (the window): a flood of hostile messages becomes at most one event per key and slot, with
+   * the count. Recorded by the service that refused them (peer-gateway: envelopes and
+   * connections; consensus: QBFT messages; aggregator: share-signature messages whose
+   * signatures were never looked at — refused signatures are `PartialSignaturesRejected`).
+   * The envelope's duty is the duty the messages were about when this node knows it, else
+   * `{slot: <the window's slot>, type: 'none'}`; `pubkeys` is empty.
+   */
+  PeerMessageRefused: {
+    /** Operator index of the authenticated sender; null when the remote is not an operator of this cluster (its PeerId is in `detail`). */
+    readonly peer: number | null;
+    readonly protocol: PeerRefusalProtocol;
+    readonly reason: PeerRefusalReason;
+    /** Messages refused for this key in the window (at least 1). */
+    readonly count: number;
+    /** When the first and the last of them arrived (ISO 8601). */
+    readonly firstAt: string;
+    readonly lastAt: string;
+    /** About the first of them, e.g. the duty it claimed or the check that failed; at most 200 characters. */
+    readonly detail?: string;
+  };
 }
 
 export type EventType = keyof EventPayloads;
 
 export const EVENT_VERSION = 1 as const;
 
+/** Event types that may be recorded outside any duty (envelope duty `{slot, type: 'none'}`). */
+export type DutylessEventType = 'PeerMessageRefused';
+/** The envelope's duty of an event type: a duty, or for the dutyless types possibly none. */
+export type DutyOf<T extends EventType> = T extends DutylessEventType ? EventDuty : Duty;
+
 /** The envelope every stored event carries (DESIGN.md "Event store and bus"). */
 export interface CohortEvent<T extends EventType = EventType> {
   readonly id: string;
   readonly type: T;
   readonly version: typeof EVENT_VERSION;
-  readonly duty: Duty;
+  readonly duty: DutyOf<T>;
   /** The validators (group pubkeys) the event concerns. */
   readonly pubkeys: readonly Hex[];
   readonly correlationId: string;

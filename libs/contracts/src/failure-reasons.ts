@@ -56,3 +56,46 @@ export const SLASHING_REFUSAL_REASONS = {
 } as const;
 
 export type SlashingRefusalReason = keyof typeof SLASHING_REFUSAL_REASONS;
+
+/**
+ * Why a peer's message was refused before it could count for anything: recorded as
+ * `PeerMessageRefused` by the service that refused it. The envelope reasons are `#lib/p2p`'s
+ * (peer-gateway), the QBFT ones the consensus inbound checks' and decider's
+ * (`QBFT_REJECTION_REASONS`), the share-signature message ones the aggregator's; a share
+ * signature refused after it was looked at is a `PartialSignaturesRejected` (REJECTION_REASONS).
+ */
+export const PEER_REFUSAL_REASONS = {
+  // envelope and connection (peer-gateway, #lib/p2p envelope checks, in their order)
+  unknown_peer: 'the sender is not an operator of this cluster (a connection the gater refused, or an operator without a share index)',
+  too_large: 'the envelope exceeds the payload bound (32 MiB)',
+  malformed: 'the message does not decode to its protocol\'s shape (envelope encoding, JSON, fields, duty, rounds)',
+  sender_mismatch: 'the message names another sender than the authenticated peer that sent it (envelope sender index, or QBFT author)',
+  bad_signature: 'a signature does not verify under the key of the operator it names (the envelope\'s, or a QBFT message\'s)',
+  wrong_cluster: 'the envelope is bound to another cluster (cluster lock hash)',
+  wrong_network: 'the envelope is bound to another network (genesis validators root)',
+  // QBFT inbound checks (consensus, before the decider)
+  msg_too_large: 'the QBFT message exceeds Charon\'s 32 MiB bound',
+  too_many_justifications: 'the QBFT message carries more than 2n justifications',
+  too_many_values: 'the QBFT message carries more values than its justifications allow',
+  missing_signature: 'a QBFT message, or one in its justification, carries no signature of its author',
+  unknown_author: 'a QBFT message in the justification names an author that is not an operator of this cluster',
+  // duty checks (consensus, aggregator)
+  unknown_duty: 'the message names a duty this node has not scheduled (or one too far ahead, or of a type without consensus)',
+  deadline_expired: 'the duty\'s deadline has passed: a late or replayed message',
+  duty_before_start: 'the duty began before this service started, so it sits the duty out',
+  // QBFT decider (consensus QBFT_REJECTION_REASONS)
+  bad_source: 'the QBFT source is not a process of this cluster (0..n-1)',
+  stale_round: 'the QBFT message is for a round this node has left',
+  future_round: 'the QBFT message is more rounds ahead than are buffered',
+  duplicate: 'the same message again (a retried delivery, or a replay)',
+  equivocation: 'the sender already sent a different message of this type for this round',
+  not_leader: 'a PRE-PREPARE from an operator that does not lead its round',
+  hash_mismatch: 'the carried value does not hash to its claimed value hash',
+  unjustified: 'the justification does not carry the quorum the protocol requires',
+  invalid_value: 'the proposed value failed the validity check (duty match, slashing guard)',
+  resend_limit: 'after the decision, this sender already triggered the most DECIDED resends allowed',
+  // share-signature messages (aggregator)
+  share_idx_mismatch: 'a share signature claims another share index than the one the cluster assigned to the sender',
+} as const;
+
+export type PeerRefusalReason = keyof typeof PEER_REFUSAL_REASONS;

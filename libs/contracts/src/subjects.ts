@@ -1,4 +1,4 @@
-import type { Duty, DutyType } from './duty.js';
+import type { DutyType, EventDuty } from './duty.js';
 import type { EventType, ServiceName } from './events.js';
 
 /**
@@ -13,14 +13,15 @@ export const Streams = {
 } as const;
 
 export const Subjects = {
-  event(duty: Duty, producer: ServiceName, type: EventType): string {
+  /** `duty.type` is `none` for an event outside any duty (NO_DUTY). */
+  event(duty: EventDuty, producer: ServiceName, type: EventType): string {
     return `cohort.events.${duty.slot}.${duty.type}.${producer}.${type}`;
   },
   /** Filter for one event type across all duties and producers. */
   eventsOfType(type: EventType): string {
     return `cohort.events.*.*.*.${type}`;
   },
-  eventsOfDuty(duty: Duty): string {
+  eventsOfDuty(duty: EventDuty): string {
     return `cohort.events.${duty.slot}.${duty.type}.>`;
   },
   eventsOfDutyType(type: DutyType): string {

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import {
   dutyId,
+  isNoDuty,
   EVENT_VERSION,
   Streams,
   Subjects,
   type AnyCohortEvent,
   type CohortEvent,
-  type Duty,
+  type DutyOf,
+  type EventDuty,
   type EventPayloads,
   type EventType,
   type Hex,
@@ -40,13 +42,16 @@ export class EventLog {
 
   async record<T extends EventType>(
     type: T,
-    duty: Duty,
+    duty: DutyOf<T>,
     pubkeys: readonly Hex[],
     data: EventPayloads[T],
     options: RecordOptions = {},
   ): Promise<CohortEvent<T>> {
     const { node, service, clusterHash } = this.opts;
     const id = [node, service, type, dutyId(duty), options.discriminator].filter(Boolean).join(':');
+    // An event outside any duty belongs to no duty's trace (one trace per duty, DESIGN.md).
+    const named: EventDuty = duty;
+    const traced = isNoDuty(named) ? undefined : named;
     const event: CohortEvent<T> = {
       id,
       type,
@@ -55,14 +60,14 @@ export class EventLog {
       pubkeys,
       correlationId: dutyId(duty),
       ...(options.causationId ? { causationId: options.causationId } : {}),
-      traceparent: dutyTraceparent(clusterHash, duty, service),
+      ...(traced ? { traceparent: dutyTraceparent(clusterHash, traced, service) } : {}),
       producer: { node, service },
       time: (this.opts.now?.() ?? new Date()).toISOString(),
       data,
     };
     const append = () => this.opts.store.append(Subjects.event(duty, service, type), event, { msgId: id });
-    if (this.opts.tracing) {
-      await this.opts.tracing.inDutySpan(`${service} ${type}`, clusterHash, duty, async (span) => {
+    if (this.opts.tracing && traced) {
+      await this.opts.tracing.inDutySpan(`${service} ${type}`, clusterHash, traced, async (span) => {
         span.setAttribute('cohort.event_id', id);
         span.setAttribute('cohort.validators', pubkeys.length);
         await append();

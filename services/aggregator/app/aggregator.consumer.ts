@@ -8,6 +8,7 @@ import {
   dutyDeadlineMs,
   dutyId,
   fromHex,
+  isDutyType,
   slotStartMs,
   Subjects,
   toHex,
@@ -17,6 +18,7 @@ import {
   type PartialSignature,
   type PeerInbound,
   type PeerOutbound,
+  type PeerRefusalReason,
   type UnsignedDataSet,
   type ValidatorDuty,
   DUTY_FLOW,
@@ -36,6 +38,7 @@ import {
   voluntaryExitSigningRoot,
   type DecidedSigningItem,
 } from '#lib/signing';
+import { PeerRefusalLog } from '#lib/event-log';
 import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
 import {
   decide,
@@ -96,6 +99,8 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
   /** Duties whose slot began before this process started are sat out: their partials from before are gone. */
   private readonly bootMs = Date.now();
   private readonly rejected: Counter;
+  /** Peer messages refused before their signatures were looked at, summarised per slot (set once the chain is known). */
+  private refusals?: PeerRefusalLog;
   private readonly outcomes: Counter;
   private readonly latency: Histogram;
 
@@ -135,6 +140,11 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
   async onApplicationBootstrap(): Promise<void> {
     await initBls();
     this.chain = await this.rt.loadChain(this.abort.signal);
+    this.refusals = new PeerRefusalLog({
+      events: this.rt.events,
+      timing: this.chain.timing,
+      onError: (error) => this.rt.log.warn('refused peer messages not recorded', { error: String(error) }),
+    });
     const ev = this.rt.events;
     const subs = await Promise.all([
       // After a restart mid-epoch: the duties scheduled before it that are still ahead.
@@ -162,23 +172,31 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
       ),
     ]);
     const inbound = this.rt.bus.subscribe<PeerInbound<ParsigWireMessage>>(Subjects.peerIn('parsig'), ({ from, payload }) => {
-      if (!payload?.duty || !Array.isArray(payload.partials)) return void this.rejected.inc({ reason: 'malformed' });
+      if (!payload?.duty || !Array.isArray(payload.partials)) {
+        this.refusePeer(from, 'malformed', 'not {duty, partials}');
+        return;
+      }
       // The share index is the one the cluster assigned to the authenticated sender (peer map),
       // never the one the message claims nor one derived from a position.
       const shareIndex = this.shareIndices.get(from);
+      const refused = new Map<PeerRefusalReason, number>();
       const partials = payload.partials.filter((p) => {
         const refusal = senderBindingRefusal(this.shareIndices, from, p?.shareIndex);
-        if (refusal !== null) this.rejected.inc({ reason: refusal });
+        if (refusal !== null) refused.set(refusal, (refused.get(refusal) ?? 0) + 1);
         return refusal === null;
       });
-      if (partials.length < payload.partials.length) {
-        this.rt.log.warn('peer partial signatures refused: sender binding', { from, refused: payload.partials.length - partials.length, shareIndex });
+      const claimed = refused.size > 0 ? [...new Set(payload.partials.map((p) => String(p?.shareIndex)))].slice(0, 4).join(',') : '';
+      for (const [reason, count] of refused) {
+        this.refusePeer(from, reason, `${count} of ${payload.partials.length} share signature(s) claim share index ${claimed}, sender's is ${shareIndex ?? 'none'}`, payload.duty, count);
       }
       if (shareIndex === undefined) return;
       // Only duties this node scheduled: a peer naming an unknown or far-future duty creates no state.
       // An exit is never scheduled: a share for a validator of this cluster opens it (one duty per validator and exit epoch).
       const opensExit = payload.duty?.type === 'exit' && partials.some((p) => this.publicShares.has(p?.pubkey));
-      if (typeof payload.duty?.slot !== 'number' || (!this.duties.has(dutyId(payload.duty)) && !opensExit)) return void this.rejected.inc({ reason: 'unknown_duty' });
+      if (typeof payload.duty?.slot !== 'number' || (!this.duties.has(dutyId(payload.duty)) && !opensExit)) {
+        this.refusePeer(from, 'unknown_duty', `${payload.partials.length} share signature(s) for ${String(payload.duty?.slot)}/${String(payload.duty?.type)}`);
+        return;
+      }
       return this.with(payload.duty, async (d) => {
         await this.openExit(d, partials);
         await this.record(d, shareIndex, partials, false);
@@ -192,6 +210,20 @@ export class AggregatorConsumer implements OnApplicationBootstrap, OnModuleDestr
     this.abort.abort();
     await Promise.all(this.closers.map((close) => close()));
     for (const d of this.duties.values()) clearTimeout(d.deadline);
+    await this.refusals?.close();
+  }
+
+  /**
+   * A peer's `parsig` message (or some of its share signatures) refused before verification:
+   * counted per share signature, recorded as PeerMessageRefused (summarised per slot, under the
+   * duty if this node has it) and logged once per peer, reason and slot. Signatures refused
+   * after verification are PartialSignaturesRejected instead.
+   */
+  private refusePeer(from: number, reason: PeerRefusalReason, detail: string, named?: Duty, signatures = 1): void {
+    this.rejected.inc({ reason }, signatures);
+    const known = named !== undefined && Number.isSafeInteger(named.slot) && isDutyType(named.type) && this.duties.has(dutyId(named)) ? named : undefined;
+    const first = this.refusals?.refuse({ peer: from, protocol: 'parsig', reason, detail, ...(known && { duty: known }) }) ?? true;
+    if (first) this.rt.log.warn('peer share signatures refused', { from, reason, detail });
   }
 
   /** Runs `work` on the duty's aggregation, one step at a time. */

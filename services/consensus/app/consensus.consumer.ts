@@ -7,6 +7,7 @@ import {
   dutyDeadlineMs,
   dutyId,
   fromHex,
+  isDutyType,
   slotAt,
   slotStartMs,
   DUTY_FLOW,
@@ -19,6 +20,7 @@ import {
   type Hex,
   type PeerInbound,
   type PeerOutbound,
+  type PeerRefusalReason,
   type UnsignedDataSet,
   type ValidatorDuty,
 } from '#lib/contracts';
@@ -36,6 +38,7 @@ import {
   slashingAttemptsOf,
   valueHash,
 } from '#lib/signing';
+import { PeerRefusalLog } from '#lib/event-log';
 import { RUNTIME, catchUpFrom, type ServiceRuntime } from '#lib/service-kit';
 import {
   aggregatorValueMatchesDuty,
@@ -111,6 +114,8 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
   private readonly rejected: Counter;
   private readonly decideLatency: Histogram;
   private readonly inboundContext: InboundContext;
+  /** Refused peer messages, summarised per slot into PeerMessageRefused events (set once the chain is known). */
+  private refusals?: PeerRefusalLog;
 
   constructor(@Inject(RUNTIME) private readonly rt: ServiceRuntime) {
     const operators = [...rt.config.cluster.operators].sort((a, b) => a.index - b.index);
@@ -131,6 +136,11 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
 
   async onApplicationBootstrap(): Promise<void> {
     this.chain = await this.rt.loadChain(this.abort.signal);
+    this.refusals = new PeerRefusalLog({
+      events: this.rt.events,
+      timing: this.chain.timing,
+      onError: (error) => this.rt.log.warn('refused peer messages not recorded', { error: String(error) }),
+    });
     // Catch up on the duties scheduled before this start (a restart mid-epoch), but join no
     // instance already under way: this process does not know what it said in it before.
     const scheduled = await this.rt.events.on(
@@ -163,19 +173,33 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
     this.abort.abort();
     await Promise.all(this.closers.map((close) => close()));
     for (const instance of this.instances.values()) this.close(instance);
+    await this.refusals?.close();
+  }
+
+  /**
+   * A peer's QBFT message refused: counted, recorded (PeerMessageRefused, summarised per slot)
+   * and logged once per peer, reason and slot. Under its duty only if this node scheduled it.
+   */
+  private refuse(from: number, reason: PeerRefusalReason, detail: string, duty?: Duty): void {
+    this.rejected.inc({ reason });
+    const known = duty !== undefined && this.duties.has(dutyId(duty)) ? duty : undefined;
+    const first = this.refusals?.refuse({ peer: from, protocol: 'qbft', reason, detail, ...(known && { duty: known }) }) ?? true;
+    if (first) this.rt.log.warn('qbft message refused', { from, reason, detail, ...(known && { duty: dutyId(known) }) });
   }
 
   private onPeerMessage(inbound: PeerInbound<QbftWireMessage>): void {
     const checked = checkInboundQbft(inbound, this.inboundContext, (duty) => this.instance(duty)?.verified);
     if (!checked.ok) {
-      this.rejected.inc({ reason: checked.reason });
-      this.rt.log.warn('qbft message refused', { from: inbound.from, reason: checked.reason, detail: checked.detail });
+      const named = inbound.payload?.duty;
+      const duty = Number.isSafeInteger(named?.slot) && isDutyType(named?.type) ? named : undefined;
+      this.refuse(inbound.from, checked.reason, checked.detail, duty);
       return;
     }
     const { duty, message } = checked;
     const instance = this.instance(duty);
     if (!instance) {
-      this.rejected.inc({ reason: 'unknown_duty' });
+      const reason = this.noInstanceReason(duty);
+      this.refuse(inbound.from, reason, `${message.type} round ${message.round} for ${dutyId(duty)}`, duty);
       return;
     }
     this.enqueue(instance, async () => {
@@ -293,6 +317,15 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
     }
   }
 
+  /** Why a peer's message for `duty` has no instance here (see `instance`): too late, sat out, or not a duty of this node. */
+  private noInstanceReason(duty: Duty): PeerRefusalReason {
+    const chain = this.chain;
+    if (!chain) return 'unknown_duty';
+    if (this.instances.get(dutyId(duty))?.closed || (this.duties.has(dutyId(duty)) && Date.now() >= dutyDeadlineMs(chain.timing, duty))) return 'deadline_expired';
+    if (this.duties.has(dutyId(duty)) && slotStartMs(chain.timing, duty.slot) <= this.bootMs) return 'duty_before_start';
+    return 'unknown_duty';
+  }
+
   private instance(duty: Duty): Instance | undefined {
     const chain = this.chain;
     if (!chain) return undefined;
@@ -372,10 +405,17 @@ export class ConsensusConsumer implements OnApplicationBootstrap, OnModuleDestro
         });
         return;
       }
-      case 'MessageRejected':
-        this.rejected.inc({ reason: event.reason });
-        this.rt.log.debug('qbft message rejected', { duty: dutyId(duty), type: event.message.type, source: event.message.source, reason: event.reason });
+      case 'MessageRejected': {
+        // Only peers' messages reach the decider (never its own), each from its authenticated author.
+        // `already_decided` is not recorded: every correct peer's COMMIT or DECIDED that arrives
+        // after this node decided gets it (several per duty in a healthy cluster); it is counted.
+        const { message, reason } = event;
+        const detail = `${message.type} round ${message.round}${message.valueHash ? ` value ${message.valueHash.slice(0, 10)}…` : ''}`;
+        if (reason === 'already_decided') this.rejected.inc({ reason });
+        else this.refuse(message.source, reason, detail, duty);
+        this.rt.log.debug('qbft message rejected', { duty: dutyId(duty), type: message.type, source: message.source, reason });
         return;
+      }
       case 'MessageAccepted':
         // A justified PRE-PREPARE for the round we are in: the leader is alive, give the round more time.
         if (event.message.type === 'PRE-PREPARE' && event.message.round === instance.timerRound && instance.state.decision === null) {

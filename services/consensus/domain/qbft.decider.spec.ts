@@ -129,10 +129,10 @@ describe('QBFT decider, one node', () => {
     expect(rejections(g.when(receive(msg('PREPARE', 2, 1, H1, { justification: filler(9) }))))).toEqual(['malformed']);
   });
 
-  it('counts an equivocating PREPARE source once: a second, different PREPARE is a duplicate', () => {
+  it('counts an equivocating PREPARE source once: a second, different PREPARE is an equivocation, the same one again a duplicate', () => {
     const g = given(DEF4, receive(prePrepare1), receive(msg('PREPARE', 3, 1, H1)));
     // Node 0's own PREPARE + node 3's = 2 < quorum. Node 3's conflicting and repeated PREPAREs add nothing.
-    expect(rejections(g.when(receive(msg('PREPARE', 3, 1, HX))))).toEqual(['duplicate']);
+    expect(rejections(g.when(receive(msg('PREPARE', 3, 1, HX))))).toEqual(['equivocation']);
     expect(rejections(g.when(receive(msg('PREPARE', 3, 1, H1))))).toEqual(['duplicate']);
     const afterEquivocation = [receive(msg('PREPARE', 3, 1, HX)), receive(msg('PREPARE', 3, 1, H1))].reduce(
       (s, c) => decide(c, s).reduce(evolve, s),
@@ -144,6 +144,12 @@ describe('QBFT decider, one node', () => {
     const events = decide(receive(msg('PREPARE', 2, 1, H1)), afterEquivocation);
     expect(events.find((e) => e.kind === 'Prepared')).toMatchObject({ round: 1, valueHash: H1 });
     expect(broadcasts(events)).toEqual([msg('COMMIT', 0, 1, H1)]);
+  });
+
+  it('refuses a leader\'s second, different PRE-PREPARE for its round as an equivocation, and the same one again as a duplicate', () => {
+    const g = given(DEF4, receive(prePrepare1));
+    expect(rejections(g.when(receive(msg('PRE-PREPARE', 1, 1, HX, { value: VX }))))).toEqual(['equivocation']);
+    expect(rejections(g.when(receive(prePrepare1)))).toEqual(['duplicate']);
   });
 
   it('decides exactly once on a COMMIT quorum, then broadcasts DECIDED carrying the commits', () => {

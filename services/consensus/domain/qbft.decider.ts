@@ -162,7 +162,8 @@ function rejectionReason(command: Extract<QbftCommand, { kind: 'Receive' }>, sta
   if (m.round > current + ROUND_LOOKAHEAD) return 'future_round';
   // Old COMMITs still count: a quorum of them for any round decides (Alg 2:8 is safe for any round).
   if (m.type !== 'COMMIT' && m.round < current) return 'stale_round';
-  if (state.rounds.get(m.round)?.[m.type].has(m.source)) return 'duplicate';
+  const counted = state.rounds.get(m.round)?.[m.type].get(m.source);
+  if (counted !== undefined) return sameVote(counted, m) ? 'duplicate' : 'equivocation';
 
   switch (m.type) {
     case 'PRE-PREPARE':
@@ -178,6 +179,16 @@ function rejectionReason(command: Extract<QbftCommand, { kind: 'Receive' }>, sta
     default:
       return assertNever(m.type);
   }
+}
+
+/**
+ * Whether a second message of one (type, round, source) says the same as the one counted: a
+ * retried delivery or a replay (`duplicate`), not a second opinion (`equivocation`). Both are
+ * refused alike; only the audit reason differs. The signature is not compared: a correct node's
+ * is deterministic (RFC 6979), but the same vote is the same vote however it is signed.
+ */
+function sameVote(a: QbftMessage, b: QbftMessage): boolean {
+  return a.valueHash === b.valueHash && a.preparedRound === b.preparedRound && a.preparedValueHash === b.preparedValueHash;
 }
 
 /** Charon's allowDecidedResend, as pinned by shared/vectors/obol-dv-specs/qbft_decided_resends.json. */

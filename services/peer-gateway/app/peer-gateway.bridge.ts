@@ -1,8 +1,9 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { fromHex, PEER_PROTOCOLS, Subjects, type PeerInbound, type PeerOutbound, type PeerProtocol } from '#lib/contracts';
+import { fromHex, PEER_PROTOCOLS, Subjects, type PeerInbound, type PeerOutbound, type PeerProtocol, type PeerRefusalProtocol, type PeerRefusalReason } from '#lib/contracts';
+import { PeerRefusalLog } from '#lib/event-log';
 import { decodeJson, encodeJson } from '#lib/messaging';
-import { createPeerNetwork, type PeerNetwork } from '#lib/p2p';
+import { createPeerNetwork, peerIdOf, PING_PROTOCOL, type PeerNetwork } from '#lib/p2p';
 import { RUNTIME, type ServiceRuntime } from '#lib/service-kit';
 import { createPingRecorder } from './ping-metrics.js';
 import { signOutboundQbft } from './qbft-outbound.js';
@@ -18,6 +19,11 @@ import { signOutboundQbft } from './qbft-outbound.js';
  * every message in the tree this operator wrote, so that a peer relaying it inside a
  * justification cannot alter it. Consensus verifies every member's signature on arrival.
  *
+ * Every refusal (an envelope that fails a check, a payload that is not JSON, a connection from
+ * outside the cluster) is counted, and recorded as a PeerMessageRefused event summarised per
+ * peer, protocol, reason and slot (`#lib/event-log` PeerRefusalLog), so a flood of bad envelopes
+ * costs a bounded number of appends. None of them names a duty this service could know of.
+ *
  * It also pings every operator (`/cohort/ping/1.0.0`) for round-trip time and clock offset,
  * exported as metrics (`ping-metrics.ts`), with a warning when a peer's clock is off.
  */
@@ -31,6 +37,7 @@ export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestro
   private readonly abort = new AbortController();
   private readonly rejected: Counter;
   private readonly sendFailures: Counter;
+  private refusals?: PeerRefusalLog;
 
   constructor(@Inject(RUNTIME) private readonly rt: ServiceRuntime) {
     this.rejected = new Counter({
@@ -50,6 +57,12 @@ export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestro
   async onApplicationBootstrap(): Promise<void> {
     const { config } = this.rt;
     const chain = await this.rt.loadChain(this.abort.signal);
+    this.refusals = new PeerRefusalLog({
+      events: this.rt.events,
+      timing: chain.timing,
+      onError: (error) => this.rt.log.warn('refused peer messages not recorded', { error: String(error) }),
+    });
+    const operatorOf = new Map(config.cluster.operators.map((o) => [peerIdOf(o.publicKey), o.index]));
     this.network = await createPeerNetwork({
       privateKey: fromHex(config.p2p.privateKey),
       selfIndex: config.node.index,
@@ -57,8 +70,8 @@ export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestro
       clusterHash: config.cluster.clusterHash,
       genesisValidatorsRoot: chain.genesisValidatorsRoot,
       onRejected: (r) => {
-        this.rejected.inc({ reason: r.reason });
-        this.rt.log.warn('peer message refused', { reason: r.reason, peer: r.peer, protocol: r.protocol });
+        const operator = r.peer === undefined ? undefined : operatorOf.get(r.peer);
+        this.refuse(operator ?? null, refusalProtocol(r.protocol), r.reason, operator === undefined && r.peer !== undefined ? `from ${r.peer}` : undefined);
       },
       sendRetry: { attempts: 3, initialDelayMs: 50, maxDelayMs: 500, attemptTimeoutMs: 1000 },
       maxPayloadBytes: MAX_PAYLOAD_BYTES,
@@ -74,6 +87,14 @@ export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestro
     this.abort.abort();
     await Promise.all(this.closers.map((close) => close()));
     await this.network?.stop();
+    await this.refusals?.close();
+  }
+
+  /** Counted, recorded (summarised per slot) and logged once per peer, protocol, reason and slot. */
+  private refuse(peer: number | null, protocol: PeerRefusalProtocol, reason: PeerRefusalReason, detail?: string): void {
+    this.rejected.inc({ reason });
+    const first = this.refusals?.refuse({ peer, protocol, reason, ...(detail !== undefined && { detail }) }) ?? true;
+    if (first) this.rt.log.warn('peer message refused', { reason, peer: peer ?? undefined, protocol, detail });
   }
 
   private bridge(protocol: PeerProtocol, network: PeerNetwork, secretKey: Uint8Array): void {
@@ -82,7 +103,7 @@ export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestro
       try {
         decoded = decodeJson(payload);
       } catch {
-        this.rejected.inc({ reason: 'malformed' });
+        this.refuse(from, protocol, 'malformed', `${payload.byteLength} bytes that are not JSON`);
         return;
       }
       this.rt.bus.publish<PeerInbound>(Subjects.peerIn(protocol), { from, payload: decoded, sizeBytes: payload.byteLength });
@@ -108,4 +129,10 @@ export class PeerGatewayBridge implements OnApplicationBootstrap, OnModuleDestro
     });
     this.closers.push(() => out.close());
   }
+}
+
+/** The network names the libp2p protocol of a refused stream, or none for a refused connection. */
+function refusalProtocol(protocol: string | undefined): PeerRefusalProtocol {
+  if (protocol === PING_PROTOCOL) return 'ping';
+  return (PEER_PROTOCOLS as readonly string[]).includes(protocol ?? '') ? (protocol as PeerProtocol) : 'connection';
 }

@@ -142,6 +142,8 @@ describe('cohort events (from a file)', () => {
     expect(rangeOf('slot', '7')).toEqual({ from: 7, to: 7 });
     expect(rangeOf('slot', '7..9')).toEqual({ from: 7, to: 9 });
     expect(queryOf({ epoch: '2..3', 'slots-per-epoch': '8', duty: 'attester', node: 'node0' })).toEqual({ slots: { from: 16, to: 31 }, dutyType: 'attester', node: 'node0' });
+    // `none`: the events outside any duty (refused peer messages)
+    expect(queryOf({ slot: '5', duty: 'none', type: 'PeerMessageRefused' })).toEqual({ slots: { from: 5, to: 5 }, dutyType: 'none', eventType: 'PeerMessageRefused' });
   });
 });
 

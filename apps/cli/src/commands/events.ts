@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DUTY_TYPES, SERVICES, isDutyType, isHex, type DutyType, type Hex, type ServiceName } from '#lib/contracts';
+import { DUTY_TYPES, NO_DUTY, SERVICES, isDutyType, isHex, type DutyType, type Hex, type ServiceName } from '#lib/contracts';
 import {
   AmbiguousNodeError,
   DEFAULT_SLOTS_PER_EPOCH,
@@ -47,7 +47,7 @@ const SOURCE_USAGE = `      --nats URL            the node's NATS server (defaul
 const FILTER_USAGE = `      --slot A[..B]         one slot, or an inclusive range
       --epoch A[..B]        one epoch, or an inclusive range (with --slots-per-epoch)
       --slots-per-epoch N   ${DEFAULT_SLOTS_PER_EPOCH} (mainnet; the minimal preset and the simnet use 8)
-      --duty TYPE           ${DUTY_TYPES.join('|')}
+      --duty TYPE           ${DUTY_TYPES.join('|')}|${NO_DUTY} (${NO_DUTY}: events outside any duty, e.g. refused peer messages)
       --validator PUBKEY    events that name this group pubkey
       --service NAME        the producing stage: ${SERVICES.join('|')}
       --node NAME           the producing node (for files merging several nodes' exports)
@@ -217,7 +217,7 @@ export function queryOf(values: FilterValues): EventQuery {
     values.slot !== undefined ? rangeOf('slot', values.slot)
     : values.epoch !== undefined ? slotsOfEpochs(rangeOf('epoch', values.epoch), slotsPerEpoch)
     : undefined;
-  const dutyType = dutyTypeOf(values.duty);
+  const dutyType = values.duty === NO_DUTY ? NO_DUTY : dutyTypeOf(values.duty);
   if (values.service !== undefined && !(SERVICES as readonly string[]).includes(values.service)) {
     throw new EventsUsageError(`--service: one of ${SERVICES.join(', ')}; got ${values.service}`);
   }

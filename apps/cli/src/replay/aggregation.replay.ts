@@ -1,5 +1,5 @@
 import { combinePartialSignatures, findInvalid } from '#lib/bls';
-import { assertNever, fromHex, toHex, type AnyCohortEvent, type DutyType } from '#lib/contracts';
+import { assertNever, fromHex, isNoDuty, toHex, type AnyCohortEvent, type DutyType } from '#lib/contracts';
 import {
   decideAggregation,
   evolveAggregation,
@@ -37,7 +37,8 @@ export function replayAggregation(inputs: AggregationInputs): Fact[] {
       : // nothing approved: the parameters only matter for partials (rejected anyway) and the deadline's reasons (no_consensus)
         { threshold: Number.MAX_SAFE_INTEGER, totalShares: Math.max(maxPeerShare, selfShare ?? 0), selfShareIndex: selfShare ?? 0 };
 
-  const dutyType = inputs.events[0]?.duty.type ?? 'attester';
+  const first = inputs.events[0]?.duty;
+  const dutyType: DutyType = first === undefined || isNoDuty(first) ? 'attester' : first.type;
   let state: AggregationState = initialAggregationState;
   let rootsKnown = 0;
   const early: AggregationCommand[] = [];

@@ -1,5 +1,5 @@
 import { initBls } from '#lib/bls';
-import { dutyId, type AnyCohortEvent, type Duty, type EventType, type Hex } from '#lib/contracts';
+import { dutyId, isNoDuty, type AnyCohortEvent, type Duty, type EventType, type Hex } from '#lib/contracts';
 import { type EventSource, type SlotRange } from '#lib/audit';
 import { replayAggregation, type AggregationInputs } from './aggregation.replay.js';
 import { replayDecided, type SlashingReplay } from './slashing.replay.js';
@@ -121,7 +121,8 @@ export async function replay(source: EventSource, opts: ReplayOptions): Promise<
 
   const finish = (d: OpenDuty) => {
     const recorded = d.events.flatMap((e) => factsOf(e));
-    const hasOwnAggregation = d.events.some((e) => e.producer.service === 'aggregator');
+    // A refused peer message is an audit record, not an aggregation output.
+    const hasOwnAggregation = d.events.some((e) => e.producer.service === 'aggregator' && e.type !== 'PeerMessageRefused');
     let replayed = d.replayed;
     if (hasOwnAggregation) replayed = [...replayed, ...replayAggregation(aggregationInputs(d.events))];
     else if (d.events.some((e) => AGGREGATION_INPUTS.has(e.type) && e.type !== 'DutyScheduled')) totals.skipped++;
@@ -149,11 +150,14 @@ export async function replay(source: EventSource, opts: ReplayOptions): Promise<
       continue;
     }
     totals.eventsRead++;
-    const key = `${event.duty.slot}/${event.duty.type}`;
+    const { duty } = event;
+    // Outside any duty (refused peer messages): nothing to replay.
+    if (isNoDuty(duty)) continue;
+    const key = `${duty.slot}/${duty.type}`;
     let d = open.get(key);
     if (!d) {
-      finishBefore(event.duty.slot - OPEN_SLOTS);
-      d = { duty: event.duty, events: [], replayed: [] };
+      finishBefore(duty.slot - OPEN_SLOTS);
+      d = { duty, events: [], replayed: [] };
       open.set(key, d);
       opts.onProgress?.({ slot: event.duty.slot, slots, dutiesReplayed: totals.duties, done: false });
     }
