@@ -211,6 +211,15 @@ describe('BeaconClient', () => {
     expect(old.seen.map((r) => r.url.split('?')[0])).toEqual(['/eth/v3/validator/blocks/9', '/eth/v2/validator/blocks/9', '/eth/v2/validator/blocks/9']);
   });
 
+  it('takes the payload value of a legacy produceBlockV2 answer from its block_value (Lodestar <= 1.5), 0 when absent or not a decimal', async () => {
+    const block = { slot: '9', proposer_index: '2' };
+    const reveal = `0x${'ab'.repeat(96)}` as `0x${string}`;
+    for (const [blockValue, expected] of [['123456789012345678901', '123456789012345678901'], ['-1', '0'], [12, '0']] as const) {
+      const bn = await fakeBeaconNode({ 'GET /eth/v2/validator/blocks/9': () => ({ status: 200, body: { version: 'bellatrix', block_value: blockValue, data: block } }) });
+      expect((await new BeaconClient(bn.url).produceBlock(9, reveal)).executionPayloadValue).toBe(expected);
+    }
+  });
+
   it('turns an error status into a BeaconApiError with status and body', async () => {
     const bn = await fakeBeaconNode({
       'GET /eth/v1/validator/attestation_data': () => ({ status: 503, body: { code: 503, message: 'node is syncing' } }),

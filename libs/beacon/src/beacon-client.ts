@@ -222,8 +222,10 @@ export class BeaconClient {
   private legacyBlockProduction = false;
 
   private async produceBlockV2(slot: number, query: URLSearchParams): Promise<ProducedBlock> {
-    const body = await this.json<{ version: string; data: Record<string, unknown> }>('GET', `/eth/v2/validator/blocks/${slot}?${query.toString()}`);
-    return { fork: body.version, blinded: false, executionPayloadValue: '0', consensusBlockValue: '0', data: body.data };
+    // `block_value`: what BNs of that time (Lodestar <= 1.5) said the payload is worth, in Wei
+    const body = await this.json<{ version: string; block_value?: unknown; data: Record<string, unknown> }>('GET', `/eth/v2/validator/blocks/${slot}?${query.toString()}`);
+    const executionPayloadValue = typeof body.block_value === 'string' && /^[0-9]+$/.test(body.block_value) ? body.block_value : '0';
+    return { fork: body.version, blinded: false, executionPayloadValue, consensusBlockValue: '0', data: body.data };
   }
 
   /** Publishes a signed block (v2 routes, `Eth-Consensus-Version`): full, as SignedBlockContents from Deneb, or blinded. */

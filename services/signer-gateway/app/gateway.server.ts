@@ -380,7 +380,9 @@ export class GatewayServer implements OnApplicationBootstrap, OnModuleDestroy {
       return void reply.code(503).send(apiError(503, `the decided block for slot ${slot} is blinded; produceBlockV2 serves full blocks only (use produceBlockV3)`));
     }
     const { headers, body: v3 } = produceBlockV3Response(value, forkHasBlockContents(value.fork));
-    const body = route === 'v3' ? v3 : { version: value.fork, data: (v3 as { data: unknown }).data };
+    // v2 as VCs of its time read it: Lodestar <= 1.5 parses `block_value` (the execution payload's
+    // value, in Wei) with BigInt and fails the proposal without it.
+    const body = route === 'v3' ? v3 : { version: value.fork, block_value: value.executionPayloadValue, data: (v3 as { data: unknown }).data };
     await this.rt.events
       .record('DecidedDataServed', duty, [proposer.pubkey], { valueHash: this.values.view(duty).decided?.valueHash ?? '0x' }, { discriminator: 'block' })
       .catch((error: unknown) => this.rt.log.warn('could not record DecidedDataServed', { error: String(error) }));

@@ -166,11 +166,12 @@ export function registerProposalRoutes(app: FastifyInstance, ctx: ProposalContex
       const blinded = !legacy && forkHasBlindedBlocks(fork) && (ctx.blindedBlocks?.(slot) ?? false);
       const block = buildBlock(ctx, fork, slot, proposerIndex, randaoReveal.toLowerCase() as Hex, graffiti.toLowerCase() as Hex, blinded);
       const data = !blinded && forkHasBlockContents(fork) ? { block, kzg_proofs: [], blobs: [] } : block;
-      if (legacy) {
-        void reply.header('eth-consensus-version', fork);
-        return { version: fork, data };
-      }
       const value = String(1_000_000 + slot);
+      if (legacy) {
+        // as Lodestar 1.5.1 answers it: the payload's value as `block_value`
+        void reply.header('eth-consensus-version', fork);
+        return { version: fork, block_value: value, data };
+      }
       void reply.headers({
         'eth-consensus-version': fork,
         'eth-execution-payload-blinded': String(blinded),

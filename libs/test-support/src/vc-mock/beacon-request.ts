@@ -12,7 +12,7 @@ export class BeaconHttpError extends Error {
 }
 
 /** The parts of a Beacon API response body the VC reads. */
-export type BeaconResponseBody = { data?: unknown; dependent_root?: string; version?: string; execution_payload_blinded?: boolean } | undefined;
+export type BeaconResponseBody = { data?: unknown; dependent_root?: string; version?: string; execution_payload_blinded?: boolean; block_value?: unknown } | undefined;
 
 export type BeaconRequest = (
   method: 'GET' | 'POST',

@@ -461,6 +461,10 @@ export async function startVcMock(opts: VcMockOptions): Promise<VcMock> {
       if (!stopped) recordError(`slot ${slot}: produce block: ${(error as Error).message}`);
       return;
     }
+    // produceBlockV2 as Lodestar <= 1.5 reads it: `block_value` parsed with BigInt
+    if (opts.produceBlockApi === 'v2' && !/^[0-9]+$/.test(String(produced?.block_value))) {
+      return recordError(`slot ${slot}: produceBlockV2 answer without a decimal block_value (${String(produced?.block_value)})`);
+    }
     const blinded = produced?.execution_payload_blinded === true;
     const data = produced?.data as { block?: Record<string, unknown>; kzg_proofs?: unknown; blobs?: unknown } & Record<string, unknown>;
     const block = (!blinded && forkHasBlockContents(fork) ? data?.block : data) as Record<string, unknown> | undefined;
