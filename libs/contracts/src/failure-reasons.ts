@@ -16,6 +16,7 @@ export const FAILURE_REASONS = {
   no_randao_reveal: 'the RANDAO reveal was not combined from threshold share signatures in time, so no block could be requested',
   vc_not_distributed:
     'the VC did not combine its selection proofs through the cluster (DV selection endpoints), or aggregated without them: without a distributed mode it cannot do aggregation duties',
+  duty_withdrawn: 'after the duty was scheduled, a re-org changed the epoch\'s proposer shuffling: the slot is not this validator\'s any more, nothing was signed for it',
   partial_signatures_disagree: 'share signatures arrived over different data (e.g. VCs saw different head roots) and none reached threshold',
 } as const;
 

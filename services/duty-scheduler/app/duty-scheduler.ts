@@ -19,6 +19,7 @@ import {
   type AttesterDuty,
   type AttesterUnsignedData,
   type Duty,
+  type ProposerDuty,
   type SyncCommitteeDuty,
   type SyncContributionDuty,
   type UnsignedDataSet,
@@ -39,6 +40,7 @@ import {
   agreedSyncRoot,
   committeesOf,
   dutiesBySlot,
+  proposerChanges,
   selectAggregators,
   selectSyncAggregators,
   unsignedAttesterData,
@@ -71,6 +73,10 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly scheduledEpochs = new Set<string>();
   /** Proposer duties whose block was fetched (or is being fetched). */
   private readonly blocksRequested = new Set<number>();
+  /** Per epoch: the dependent root of the proposer duties scheduled, and this cluster's among them. */
+  private readonly proposers = new Map<number, { readonly dependentRoot: Hex; readonly duties: readonly ProposerDuty[] }>();
+  /** Proposer duties scheduled, then given to another validator by a re-org, by slot. */
+  private readonly withdrawnProposals = new Map<number, ProposerDuty>();
   private readonly closers: (() => unknown)[] = [];
   private indices = new Map<Hex, number>();
   /** Per slot: the duties aggregation is prepared for, the combined selection proofs, and what aggregation needs from other duties. */
@@ -145,15 +151,25 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     this.timers.add(timer);
   }
 
-  /** Each epoch: schedule this one and the next (duties are known one epoch ahead). */
+  /**
+   * Each epoch: attester and sync duties of this one and the next (known one epoch ahead).
+   * Proposer duties of the next epoch depend on the last block of this one (their dependent
+   * root): they are asked for at 2/3 into this epoch's last slot, when that block is in, and
+   * asked again at the next epoch's start, when a re-org may have changed them. Asked for earlier
+   * (before genesis, say), the BN answers from a state the chain then leaves, and the cluster
+   * would check the VC's RANDAO share against a validator that is not the slot's proposer.
+   */
   private onEpochTick(): void {
     const chain = this.chain;
     if (!chain || this.stopped) return;
     const epoch = epochOf(chain.timing, slotAt(chain.timing, Date.now()));
     void (async () => {
-      for (const e of [epoch, epoch + 1]) for (const kind of EPOCH_DUTY_KINDS) await this.scheduleEpoch(e, kind);
+      await this.scheduleEpoch(epoch, 'proposer');
+      for (const e of [epoch, epoch + 1]) for (const kind of EPOCH_DUTY_KINDS) if (kind !== 'proposer') await this.scheduleEpoch(e, kind);
     })();
-    this.at(slotStartMs(chain.timing, epochStartSlot(chain.timing, epoch + 1)), () => this.onEpochTick());
+    const lastSlot = epochStartSlot(chain.timing, epoch + 1) - 1;
+    this.at(aggregationDueMs(chain.timing, lastSlot), () => this.scheduleEpoch(epoch + 1, 'proposer'));
+    this.at(slotStartMs(chain.timing, lastSlot + 1), () => this.onEpochTick());
   }
 
   private async resolveIndices(): Promise<void> {
@@ -168,7 +184,8 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private async scheduleEpoch(epoch: number, kind: EpochDutyKind): Promise<void> {
     const chain = this.chain;
     const key = `${kind}/${epoch}`;
-    if (!chain || this.scheduledEpochs.has(key)) return;
+    // proposer duties are asked for again: a re-org may have changed them (onEpochTick)
+    if (!chain || (this.scheduledEpochs.has(key) && kind !== 'proposer')) return;
     try {
       await this.resolveIndices();
       const indices = [...this.indices.values()];
@@ -191,17 +208,9 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
           }
           break;
         }
-        case 'proposer': {
-          const ours = new Set(this.indices.keys());
-          const { duties } = await this.bn.proposerDuties(epoch);
-          for (const proposer of duties.filter((d) => ours.has(d.pubkey) && d.slot >= nowSlot)) {
-            // The RANDAO reveal first: its shares come with the VCs' block requests at the slot start.
-            await this.schedule({ slot: proposer.slot, type: 'randao' }, [proposer]);
-            if (await this.schedule({ slot: proposer.slot, type: 'proposer' }, [proposer])) count++;
-            this.at(dutyDeadlineMs(chain.timing, { slot: proposer.slot, type: 'proposer' }), () => this.proposalMissed(proposer.slot, proposer.pubkey));
-          }
+        case 'proposer':
+          count = await this.scheduleProposers(chain, epoch, nowSlot);
           break;
-        }
         case 'sync': {
           // Sync committees exist from Altair (altair/validator.md#sync-committee).
           if (blockForkAtSlot(chain.signing, epochStartSlot(chain.timing, epoch)) === 'phase0') break;
@@ -393,9 +402,47 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     await this.rt.events.record('DutyFailed', duty, [], { reason: 'bn_fetch_failed', detail: String(lastError) });
   }
 
+  /**
+   * Schedules this cluster's proposer duties of the epoch; asked again with the same dependent
+   * root, nothing changes. With another one (a re-org), the new slots are scheduled and the ones
+   * no longer ours fail as `duty_withdrawn`. Returns the number of duties newly scheduled.
+   */
+  private async scheduleProposers(chain: ChainContext, epoch: number, nowSlot: number): Promise<number> {
+    const { dependentRoot, duties } = await this.bn.proposerDuties(epoch);
+    const known = this.proposers.get(epoch);
+    if (known?.dependentRoot === dependentRoot) return 0;
+    const ours = duties.filter((d) => this.indices.has(d.pubkey));
+    this.proposers.set(epoch, { dependentRoot, duties: ours });
+    for (const old of this.proposers.keys()) if (old < epoch - 2) this.proposers.delete(old);
+    const { added, withdrawn } = proposerChanges(known?.duties ?? [], ours);
+    if (known) this.rt.log.warn('proposer duties changed: a re-org moved their dependent root', { epoch, before: known.dependentRoot, after: dependentRoot, added: added.length, withdrawn: withdrawn.length });
+    for (const gone of withdrawn.filter((d) => d.slot >= nowSlot)) {
+      this.withdrawnProposals.set(gone.slot, gone);
+      await this.rt.events.record('DutyFailed', { slot: gone.slot, type: 'proposer' }, [gone.pubkey], {
+        reason: 'duty_withdrawn',
+        detail: `proposer duties of epoch ${epoch} changed (dependent root ${known?.dependentRoot} → ${dependentRoot}): slot ${gone.slot} is not validator ${gone.validatorIndex}'s any more`,
+      }, { discriminator: 'withdrawn' });
+    }
+    let count = 0;
+    for (const proposer of added.filter((d) => d.slot >= nowSlot)) {
+      if (this.scheduledDuties.has(dutyId({ slot: proposer.slot, type: 'proposer' }))) {
+        // a re-org back: the duty as first scheduled stands again
+        if (this.withdrawnProposals.get(proposer.slot)?.pubkey === proposer.pubkey) this.withdrawnProposals.delete(proposer.slot);
+        // one of ours before, another of ours now: a duty is scheduled once, for one validator
+        else this.rt.log.error('proposer of a scheduled slot changed to another validator of this cluster; the slot is not proposed', { slot: proposer.slot, validatorIndex: proposer.validatorIndex });
+        continue;
+      }
+      // The RANDAO reveal first: its shares come with the VCs' block requests at the slot start.
+      await this.schedule({ slot: proposer.slot, type: 'randao' }, [proposer]);
+      if (await this.schedule({ slot: proposer.slot, type: 'proposer' }, [proposer])) count++;
+      this.at(dutyDeadlineMs(chain.timing, { slot: proposer.slot, type: 'proposer' }), () => this.proposalMissed(proposer.slot, proposer.pubkey));
+    }
+    return count;
+  }
+
   /** At the proposer deadline: no combined RANDAO reveal ever came, so no block was asked for. */
   private async proposalMissed(slot: number, pubkey: Hex): Promise<void> {
-    if (this.blocksRequested.has(slot)) return;
+    if (this.blocksRequested.has(slot) || this.withdrawnProposals.has(slot)) return;
     this.rt.log.warn('no combined RANDAO reveal: no block requested', { slot });
     await this.rt.events.record('DutyFailed', { slot, type: 'proposer' }, [pubkey], {
       reason: 'no_randao_reveal',

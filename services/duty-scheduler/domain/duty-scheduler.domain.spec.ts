@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AttestationDataJson, AttesterDuty } from '#lib/contracts';
-import { committeesOf, dutiesBySlot, unsignedAttesterData } from './schedule.js';
+import { committeesOf, dutiesBySlot, proposerChanges, unsignedAttesterData } from './schedule.js';
 import { attestationDueMs, epochOf, slotAt, slotStartMs, type SlotTiming } from '#lib/contracts';
 
 const timing: SlotTiming = { genesisTimeMs: 1_000_000, secondsPerSlot: 3, slotsPerEpoch: 8 };
@@ -45,5 +45,16 @@ describe('schedule', () => {
     });
     expect(unsignedAttesterData(9, [{ committeeIndex: 1, data: data('8', '1') }]).ok).toBe(false);
     expect(unsignedAttesterData(9, [{ committeeIndex: 1, data: data('9', '0') }]).ok).toBe(false);
+  });
+});
+
+describe('proposer duties after a re-org', () => {
+  const p = (slot: number, pubkey: `0x${string}`, validatorIndex: number) => ({ slot, pubkey, validatorIndex });
+  it('lists the slots that became ours and the ones that are not ours any more; a proposer swap between two of ours is both', () => {
+    const before = [p(33, '0xaa', 1), p(35, '0xbb', 2), p(38, '0xaa', 1)];
+    const after = [p(33, '0xaa', 1), p(36, '0xcc', 3), p(38, '0xbb', 2)];
+    expect(proposerChanges(before, after)).toEqual({ added: [p(36, '0xcc', 3), p(38, '0xbb', 2)], withdrawn: [p(35, '0xbb', 2), p(38, '0xaa', 1)] });
+    expect(proposerChanges(before, before)).toEqual({ added: [], withdrawn: [] });
+    expect(proposerChanges([], after)).toEqual({ added: after, withdrawn: [] });
   });
 });

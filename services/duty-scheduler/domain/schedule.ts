@@ -5,6 +5,7 @@ import type {
   AttesterDuty,
   AttesterUnsignedData,
   Hex,
+  ProposerDuty,
   ProposerUnsignedData,
   SyncCommitteeDuty,
   SyncContributionDuty,
@@ -115,4 +116,24 @@ export function selectSyncAggregators(
 /** The root most sync committee messages of the slot were combined over (the lowest on a tie): what contributions aggregate. */
 export function agreedSyncRoot(roots: ReadonlyMap<Hex, number> | undefined): Hex | undefined {
   return [...(roots ?? new Map<Hex, number>()).entries()].sort(([a, n], [b, m]) => m - n || (a < b ? -1 : 1))[0]?.[0];
+}
+
+/** How an epoch's proposer duties changed between two answers of the BN (a re-org moved their dependent root). */
+export interface ProposerChanges {
+  /** Slots now ours that were not: to schedule. */
+  readonly added: readonly ProposerDuty[];
+  /** Slots ours before that are another validator's now (or another of ours): not to be missed. */
+  readonly withdrawn: readonly ProposerDuty[];
+}
+
+/**
+ * Compares the proposer duties scheduled for the coming slots with a fresh answer, both
+ * restricted to this cluster's validators. A slot whose proposer changed from one of ours to
+ * another of ours is in both lists.
+ */
+export function proposerChanges(scheduled: readonly ProposerDuty[], fresh: readonly ProposerDuty[]): ProposerChanges {
+  const key = (d: ProposerDuty): string => `${d.slot}/${d.pubkey}`;
+  const before = new Set(scheduled.map(key));
+  const now = new Set(fresh.map(key));
+  return { added: fresh.filter((d) => !before.has(key(d))), withdrawn: scheduled.filter((d) => !now.has(key(d))) };
 }
