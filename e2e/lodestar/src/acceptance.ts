@@ -147,6 +147,13 @@ async function main(): Promise<number> {
   const lodestar = join(LODESTAR_DIR, 'node_modules/.bin/lodestar');
   const lodestarEnv = { ...process.env, PATH: `${dirname(LODESTAR_NODE)}:/usr/bin:/bin` };
   const startLodestar = (name: string, args: readonly string[]) => procs.start(name, LODESTAR_NODE, [lodestar, ...args], { cwd: LODESTAR_DIR, env: lodestarEnv });
+  // Interrupted (Ctrl-C, a CI timeout): the BN, the VCs, the Cohort nodes and their nats-servers go too.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping every process of the run`);
+      void Promise.all([procs.stopAll(), ...nats.map((n) => n.stop())]).finally(() => process.exit(130));
+    });
+  }
   try {
     // 1. The beacon node, genesis far enough ahead for every process to be up.
     const restPort = await freePort();
