@@ -8,6 +8,7 @@ interface Seen {
   readonly method: string;
   readonly url: string;
   readonly body: string;
+  readonly headers: IncomingMessage['headers'];
 }
 type Route = (seen: Seen) => { status: number; body: unknown } | 'hang';
 
@@ -31,7 +32,7 @@ async function fakeBeaconNode(routes: Record<string, Route>): Promise<{ url: str
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => (body += chunk));
     req.on('end', () => {
-      const request = { method: req.method ?? '', url: req.url ?? '', body };
+      const request = { method: req.method ?? '', url: req.url ?? '', body, headers: req.headers };
       seen.push(request);
       const route = routes[`${request.method} ${request.url.split('?')[0]}`];
       const answer = route ? route(request) : { status: 404, body: { code: 404, message: 'no such route' } };
@@ -211,6 +212,25 @@ describe('BeaconClient', () => {
     expect(old.seen.map((r) => r.url.split('?')[0])).toEqual(['/eth/v3/validator/blocks/9', '/eth/v2/validator/blocks/9', '/eth/v2/validator/blocks/9']);
   });
 
+  it('publishes blocks on the v2 routes with the fork header, and on a BN without them (its own 404) on v1 from then on', async () => {
+    const signed = { message: { slot: '9' }, signature: `0x${'cd'.repeat(96)}` };
+    const modern = await fakeBeaconNode({ 'POST /eth/v2/beacon/blocks': () => ({ status: 200, body: {} }) });
+    await new BeaconClient(modern.url).publishBlock('altair', false, signed);
+    expect(modern.seen.map((r) => [r.url, r.headers['eth-consensus-version']])).toEqual([['/eth/v2/beacon/blocks', 'altair']]);
+    const old = await fakeBeaconNode({
+      'POST /eth/v2/beacon/blocks': () => ({ status: 404, body: { message: 'Route POST:/eth/v2/beacon/blocks not found', error: 'Not Found', statusCode: 404 } }),
+      'POST /eth/v1/beacon/blocks': () => ({ status: 200, body: {} }),
+    });
+    const client = new BeaconClient(old.url);
+    await client.publishBlock('altair', false, signed);
+    await client.publishBlock('altair', false, signed);
+    expect(old.seen.map((r) => r.url)).toEqual(['/eth/v2/beacon/blocks', '/eth/v1/beacon/blocks', '/eth/v1/beacon/blocks']);
+    // a refusal of the block itself is the BN's answer, not a missing route
+    const refusing = await fakeBeaconNode({ 'POST /eth/v2/beacon/blocks': () => ({ status: 400, body: { message: 'invalid block' } }) });
+    await expect(new BeaconClient(refusing.url).publishBlock('altair', false, signed)).rejects.toMatchObject({ status: 400 });
+    expect(refusing.seen).toHaveLength(1);
+  });
+
   it('takes the payload value of a legacy produceBlockV2 answer from its block_value (Lodestar <= 1.5), 0 when absent or not a decimal', async () => {
     const block = { slot: '9', proposer_index: '2' };
     const reveal = `0x${'ab'.repeat(96)}` as `0x${string}`;
@@ -238,13 +258,16 @@ describe('BeaconClient', () => {
       { status: 400, body: { code: 400, message: 'error processing attestations', failures: [{ index: 0, message: 'ATTESTATION_ERROR_ATTESTATION_ALREADY_KNOWN' }, { index: 1, message: 'INVALID_SIGNATURE' }] } },
       { status: 400, body: { code: 400, message: 'INVALID_SIGNATURE' } },
       { status: 503, body: 'Service Unavailable (not JSON)' },
+      // Lodestar 1.5.1 publishing the identical signed block another operator published first
+      { status: 500, body: { statusCode: 500, error: 'Internal Server Error', message: 'PublishError.Duplicate' } },
+      { status: 500, body: { statusCode: 500, error: 'Internal Server Error', message: 'PublishError.InsufficientPeers' } },
     ];
     let next = 0;
     const bn = await fakeBeaconNode({ 'POST /eth/v1/beacon/pool/attestations': () => answers[next++] as { status: number; body: unknown } });
     const client = new BeaconClient(bn.url);
     const verdicts = [];
     for (const _ of answers) verdicts.push((await expectBeaconError(client.submitAttestations([]))).alreadyKnown);
-    expect(verdicts).toEqual([true, true, false, false, false]);
+    expect(verdicts).toEqual([true, true, false, false, false, true, false]);
   });
 
   it('gives up on a BN that never answers after timeoutMs, with status timeout', async () => {

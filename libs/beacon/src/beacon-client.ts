@@ -13,13 +13,14 @@ export class BeaconApiError extends Error {
 
   /**
    * The BN refused a submission only because it already has it (Lodestar:
-   * `…_ALREADY_KNOWN`; every operator submits the same combined signature and one comes
+   * `…_ALREADY_KNOWN`, and Lodestar 1.5.1's `PublishError.Duplicate` for a block: gossip saw
+   * the identical message; every operator submits the same combined signature and one comes
    * first). An indexed error counts only if every failed item says so: one item refused for
    * another reason makes the whole answer a failure.
    */
   get alreadyKnown(): boolean {
     if (typeof this.status !== 'number') return false;
-    const known = (text: unknown) => typeof text === 'string' && /already[_ ]known/i.test(text);
+    const known = (text: unknown) => typeof text === 'string' && /already[_ ]known|PublishError\.Duplicate/i.test(text);
     let parsed: { message?: unknown; failures?: unknown } | undefined;
     try {
       parsed = JSON.parse(this.body) as typeof parsed;
@@ -230,8 +231,20 @@ export class BeaconClient {
 
   /** Publishes a signed block (v2 routes, `Eth-Consensus-Version`): full, as SignedBlockContents from Deneb, or blinded. */
   async publishBlock(fork: string, blinded: boolean, signed: unknown): Promise<void> {
-    await this.json('POST', blinded ? '/eth/v2/beacon/blinded_blocks' : '/eth/v2/beacon/blocks', signed, { 'eth-consensus-version': fork });
+    const kind = blinded ? 'blinded_blocks' : 'blocks';
+    if (!this.legacyBlockPublishing) {
+      const response = await this.raw('POST', `/eth/v2/beacon/${kind}`, JSON.stringify(signed), { 'eth-consensus-version': fork });
+      if (response.status >= 200 && response.status < 300) return;
+      // A BN from before the v2 publish routes (Lodestar 1.5.1) has no such route: only then the v1 one.
+      if (response.status !== 405 && !(response.status === 404 && /\broute\b/i.test(response.body))) {
+        throw new BeaconApiError(`POST /eth/v2/beacon/${kind}`, response.status, response.body);
+      }
+      this.legacyBlockPublishing = true;
+    }
+    await this.json('POST', `/eth/v1/beacon/${kind}`, signed);
   }
+
+  private legacyBlockPublishing = false;
 
   /** A SignedVoluntaryExit (apis/beacon/pool/voluntary_exits.yaml). */
   async submitVoluntaryExit(signed: unknown): Promise<void> {

@@ -51,7 +51,7 @@ export interface BeaconMockOptions {
   readonly syncCommittee?: boolean;
   /** How the sync committee's seats are dealt (sync-committee.ts); default `interleaved`. */
   readonly syncCommitteeLayout?: 'interleaved' | 'runs';
-  /** False: the BN predates `produceBlockV3` (404 there; `produceBlockV2` only), as Lodestar 1.5.1. */
+  /** False: the BN predates `produceBlockV3` and the v2 block publish routes (404 there; `produceBlockV2` and v1 publish only), as Lodestar 1.5.1. */
   readonly produceBlockV3?: boolean;
   /** Default 0: a free port. */
   readonly port?: number;

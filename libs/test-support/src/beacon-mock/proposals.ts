@@ -47,7 +47,7 @@ export interface ProposalContext {
   readonly validatorPubkeys: readonly Hex[];
   /** False: no proposer duties are handed out (blocks are still produced and taken). */
   readonly proposals: boolean;
-  /** False: no `produceBlockV3` route, as a BN from before it. Default true. */
+  /** False: no `produceBlockV3` route nor v2 publish routes, as a BN from before them (Lodestar 1.5.1). Default true. */
   readonly produceBlockV3?: boolean;
   readonly blindedBlocks?: (slot: number) => boolean;
   readonly failSubmissionsAt?: (slot: number) => boolean;
@@ -236,8 +236,11 @@ export function registerProposalRoutes(app: FastifyInstance, ctx: ProposalContex
     return reply.code(200).send();
   };
   app.post('/eth/v1/beacon/blocks', publish('v1', false));
-  app.post('/eth/v2/beacon/blocks', publish('v2', false));
   app.post('/eth/v1/beacon/blinded_blocks', publish('v1', true));
-  app.post('/eth/v2/beacon/blinded_blocks', publish('v2', true));
+  // nor the v2 publish routes (Lodestar 1.5.1)
+  if (ctx.produceBlockV3 !== false) {
+    app.post('/eth/v2/beacon/blocks', publish('v2', false));
+    app.post('/eth/v2/beacon/blinded_blocks', publish('v2', true));
+  }
   return { acceptedBlocks };
 }
