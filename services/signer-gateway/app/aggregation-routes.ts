@@ -54,6 +54,9 @@ const PREPARE = { aggregator: 'prepare_aggregator', sync_contribution: 'prepare_
  * `no_selection_proof`, the duty failed as `vc_not_distributed`, nothing reaches the BN.
  */
 export class AggregationRoutes {
+  /** Per aggregation, the slots this node's VCs sent a verified selection proof share for (the last 64). */
+  private readonly selectionsSent: Record<Aggregation, Set<number>> = { aggregator: new Set(), sync_contribution: new Set() };
+
   constructor(
     private readonly rt: ServiceRuntime,
     private readonly values: DecidedValues,
@@ -97,7 +100,10 @@ export class AggregationRoutes {
       const root = sync ? syncSelectionSigningRoot(chain.signing, slot, subcommitteeIndex) : selectionProofSigningRoot(chain.signing, slot);
       const object = sync ? { slot: String(slot), subcommittee_index: String(subcommitteeIndex) } : undefined;
       const share = this.intake.verifiedShare(slot, duty.pubkey, root, selectionProof, object);
-      if ('partial' in share) wanted.push({ slot, validatorIndex, subcommitteeIndex, key: sync ? syncSelectionKey(duty.pubkey, subcommitteeIndex) : duty.pubkey });
+      if ('partial' in share) {
+        wanted.push({ slot, validatorIndex, subcommitteeIndex, key: sync ? syncSelectionKey(duty.pubkey, subcommitteeIndex) : duty.pubkey });
+        this.selectionSent(aggregation, slot);
+      }
       return share;
     });
     if (failures.length > 0) return void reply.code(400).send(apiError(400, `some ${route} were refused`, failures));
@@ -135,7 +141,7 @@ export class AggregationRoutes {
     const fork = forkAt(chain, slot);
     if (!fork) return void reply.code(400).send(apiError(400, `slot ${slot} is on a fork this build does not support`));
     if (route === 'v1' && forkIsElectraOrLater(fork)) return void reply.code(400).send(apiError(400, `slot ${slot} is ${fork}: aggregates are served on the v2 route`));
-    const duty: Duty = { slot, type: 'aggregator' };
+    const duty = { slot, type: 'aggregator' } as const;
     if (!(await this.aggregationScheduled(chain, duty))) {
       this.requests.inc({ route: 'aggregate_attestation', outcome: '404' });
       return void reply.code(404).send(apiError(404, `no validator of this cluster aggregates at slot ${slot}: no combined selection proof selected one (a VC without a distributed mode cannot tell)`));
@@ -179,7 +185,7 @@ export class AggregationRoutes {
       return void reply.code(400).send(apiError(400, 'slot, subcommittee_index and beacon_block_root are required (integers, 32-byte hex root)'));
     }
     if (!chain) return void reply.code(503).send(apiError(503, 'node is starting'));
-    const duty: Duty = { slot, type: 'sync_contribution' };
+    const duty = { slot, type: 'sync_contribution' } as const;
     if (!(await this.aggregationScheduled(chain, duty))) {
       this.requests.inc({ route: 'sync_committee_contribution', outcome: '404' });
       return void reply.code(404).send(apiError(404, `no validator of this cluster aggregates a sync subcommittee at slot ${slot}: no combined selection proof selected one (a VC without a distributed mode cannot tell)`));
@@ -278,7 +284,17 @@ export class AggregationRoutes {
    * the aggregates are due (it is recorded when the aggregators are settled, `aggregatorsSettledMs`): a VC asking for an aggregate nobody of the cluster makes is answered at once, not
    * held to the deadline.
    */
-  private async aggregationScheduled(chain: ChainContext, duty: Duty): Promise<boolean> {
+  private selectionSent(aggregation: Aggregation, slot: number): void {
+    const slots = this.selectionsSent[aggregation];
+    slots.add(slot);
+    for (const old of slots) if (old < slot - 64) slots.delete(old);
+  }
+
+  private async aggregationScheduled(chain: ChainContext, duty: Duty & { readonly type: Aggregation }): Promise<boolean> {
+    // No selection proof from this node's VC for the slot, and nothing scheduled: a VC without a
+    // distributed mode, told at once. A stock VC waits for this answer, and Lodestar's skips its
+    // next slot's attestations and sync messages while it does.
+    if (!this.values.view(duty).duties && !this.selectionsSent[duty.type].has(duty.slot)) return false;
     // A slot of slack after they are due: the duty is recorded at half the slot, but a busy node's event delivery can trail.
     const until = aggregationDueMs(chain.timing, duty.slot) + slotDurationMs(chain.timing);
     return (await this.values.waitFor(duty, (view) => (view.duties ? true : undefined), until, this.abort)) === true;
