@@ -14,8 +14,14 @@ import { createClusterFiles, nodeDirName } from '../../../apps/cli/src/cluster-f
 /**
  * Cohort between a real Lodestar beacon node and real Lodestar validator clients (issue 7,
  * first step), beside single-node validators in the same chain:
- * - a Lodestar dev BN (minimal preset, Altair from genesis, 8 interop validators, loopback);
+ * - a Lodestar dev BN (minimal preset, Altair from genesis, 64 interop validators, loopback);
  * - validators 4–7 on a plain Lodestar VC against the BN (the control group);
+ * - validators 8–63 on another plain VC (bystanders, not measured). With 8 validators the minimal
+ *   preset makes every committee one validator, so each validator's attestation reaches a block
+ *   only through its own aggregate (Lodestar packs aggregates, not single attestations), and a VC
+ *   without a distributed mode cannot aggregate for a distributed validator (issue 4): the DV
+ *   group's attestations were never included. With 64, committees of 4 mix the groups, and other
+ *   aggregators carry the DV group's attestations, as on any real network;
  * - validators 0–3 split 3-of-4 from their interop keys (`create cluster` with existing keys),
  *   4 Cohort nodes (`cohort node`, each with its own nats-server), 4 Lodestar VCs with the share
  *   keystores, each against its own node's gateway.
@@ -49,9 +55,11 @@ function parseOptions(argv: readonly string[]): Options {
 }
 
 const SLOTS_PER_EPOCH = 8; // minimal preset
-const GENESIS_VALIDATORS = 8;
+const GENESIS_VALIDATORS = 64;
 const DV = [0, 1, 2, 3];
 const CONTROL = [4, 5, 6, 7];
+/** Validators on a third VC, neither measured nor distributed: they make committees of several validators. */
+const BYSTANDERS = { first: 8, last: GENESIS_VALIDATORS - 1 };
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 
 /** BLS12-381 group order: interop secrets are reduced modulo it. */
@@ -256,6 +264,14 @@ async function main(): Promise<number> {
       '--interopIndexes', `${CONTROL[0]}..${CONTROL.at(-1)}`,
       '--dataDir', join(runDir, 'vc-control'),
     ]);
+    startLodestar('vc-bystanders', [
+      'validator',
+      ...chainParams(opts.secondsPerSlot),
+      '--network', 'dev',
+      '--beaconNodes', bnUrl,
+      '--interopIndexes', `${BYSTANDERS.first}..${BYSTANDERS.last}`,
+      '--dataDir', join(runDir, 'vc-bystanders'),
+    ]);
 
     // 5. Finality, then the measured window.
     const slotMs = opts.secondsPerSlot * 1000;
@@ -298,7 +314,8 @@ async function main(): Promise<number> {
     for (let slot = from * SLOTS_PER_EPOCH; slot < (from + opts.epochs) * SLOTS_PER_EPOCH; slot++) {
       const proposer = proposers.get(slot);
       if (proposer === undefined) continue;
-      const group = DV.includes(proposer) ? 'dv' : 'control';
+      const group = DV.includes(proposer) ? 'dv' : CONTROL.includes(proposer) ? 'control' : undefined;
+      if (group === undefined) continue;
       blocks[group].assigned++;
       const header = await getJson<{ data: { header: { message: { slot: string; proposer_index: string } } } }>(`${bnUrl}/eth/v1/beacon/headers/${slot}`).catch(() => undefined);
       if (header && Number(header.data.header.message.slot) === slot && Number(header.data.header.message.proposer_index) === proposer) blocks[group].landed++;
