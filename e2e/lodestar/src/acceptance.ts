@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { collectEvents, connectEventSource } from '#lib/audit';
 import { secretKeyToPublicKey, initBls } from '#lib/bls';
 import { toHex, type Hex } from '#lib/contracts';
 import { IDENTITY_KEY_FILE, decryptKeystore, encryptKeystore } from '#lib/keys';
@@ -26,7 +27,10 @@ import { createClusterFiles, nodeDirName } from '../../../apps/cli/src/cluster-f
  *   4 Cohort nodes (`cohort node`, each with its own nats-server), 4 Lodestar VCs with the share
  *   keystores, each against its own node's gateway.
  * After the chain finalizes it measures `--epochs` epochs from the BN's own state (the Altair
- * participation flags) and proposals from its blocks, and prints both groups side by side.
+ * participation flags), its blocks (inclusion distances, sync aggregates, proposals) and the
+ * nodes' event logs (aggregation refused as `vc_not_distributed`), prints both groups side by
+ * side, and exits 1 with the failed criteria and every process's last warnings if a pass
+ * criterion of issue 7 does not hold.
  *
  * Lodestar runs on the machine's Node (1.5.1 predates Node 24); its install is
  * e2e/lodestar/install.sh's. Every process's log is kept under the run directory.
@@ -55,11 +59,15 @@ function parseOptions(argv: readonly string[]): Options {
 }
 
 const SLOTS_PER_EPOCH = 8; // minimal preset
+const EPOCHS_PER_SYNC_COMMITTEE_PERIOD = 8; // minimal preset
 const GENESIS_VALIDATORS = 64;
 const DV = [0, 1, 2, 3];
 const CONTROL = [4, 5, 6, 7];
 /** Validators on a third VC, neither measured nor distributed: they make committees of several validators. */
 const BYSTANDERS = { first: 8, last: GENESIS_VALIDATORS - 1 };
+type Group = 'dv' | 'control';
+const GROUPS = [['dv', DV], ['control', CONTROL]] as const;
+const groupOf = (index: number): Group | undefined => (DV.includes(index) ? 'dv' : CONTROL.includes(index) ? 'control' : undefined);
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 
 /** BLS12-381 group order: interop secrets are reduced modulo it. */
@@ -140,6 +148,137 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/** What a block of the BN says about the groups: its proposer, attestations and sync aggregate. */
+interface SeenBlock {
+  readonly slot: number;
+  readonly proposerIndex: number;
+  readonly attestations: readonly { readonly slot: number; readonly committee: number; readonly bits: readonly boolean[] }[];
+  readonly syncBits: readonly boolean[];
+}
+
+/** SSZ bits from hex, least significant bit first; a bitlist drops its length sentinel (the highest set bit). */
+function bitsOf(hex: string, list: boolean): boolean[] {
+  const bytes = Buffer.from(hex.replace(/^0x/, ''), 'hex');
+  const bits = Array.from({ length: bytes.length * 8 }, (_, i) => (((bytes[i >> 3] as number) >> (i & 7)) & 1) === 1);
+  return list ? bits.slice(0, bits.lastIndexOf(true)) : bits;
+}
+
+/** The blocks of slots [from, to) (missed slots are absent). */
+async function blocksSeen(bnUrl: string, from: number, to: number): Promise<Map<number, SeenBlock>> {
+  type Body = { attestations: { aggregation_bits: string; data: { slot: string; index: string } }[]; sync_aggregate: { sync_committee_bits: string } };
+  const seen = new Map<number, SeenBlock>();
+  for (let slot = from; slot < to; slot++) {
+    const block = await getJson<{ data: { message: { slot: string; proposer_index: string; body: Body } } }>(`${bnUrl}/eth/v2/beacon/blocks/${slot}`).catch(() => undefined);
+    const message = block?.data.message;
+    if (!message || Number(message.slot) !== slot) continue;
+    seen.set(slot, {
+      slot,
+      proposerIndex: Number(message.proposer_index),
+      attestations: message.body.attestations.map((a) => ({ slot: Number(a.data.slot), committee: Number(a.data.index), bits: bitsOf(a.aggregation_bits, true) })),
+      syncBits: bitsOf(message.body.sync_aggregate.sync_committee_bits, false),
+    });
+  }
+  return seen;
+}
+
+/** A measured validator's attestation duty: where its bit is in which committee's aggregation bits. */
+interface AttesterSeat {
+  readonly validator: number;
+  readonly slot: number;
+  readonly committee: number;
+  readonly position: number;
+}
+
+/**
+ * The measured validators' attester duties of an epoch (the BN answers the current and the next
+ * epoch only, so they are read while current). Not the committees route: Lodestar 1.5.1 answers it
+ * with each committee's index and slot-in-epoch in each other's place.
+ */
+async function attesterSeats(bnUrl: string, epoch: number): Promise<AttesterSeat[]> {
+  const { data } = await fetch(`${bnUrl}/eth/v1/validator/duties/attester/${epoch}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify([...DV, ...CONTROL].map(String)),
+    signal: AbortSignal.timeout(10_000),
+  }).then(async (response) => {
+    if (!response.ok) throw new Error(`attester duties of epoch ${epoch}: ${response.status} ${(await response.text()).slice(0, 200)}`);
+    return (await response.json()) as { data: { validator_index: string; slot: string; committee_index: string; validator_committee_index: string }[] };
+  });
+  return data.map((d) => ({ validator: Number(d.validator_index), slot: Number(d.slot), committee: Number(d.committee_index), position: Number(d.validator_committee_index) }));
+}
+
+/** Per group: the measured attestation duties included in a block, and their mean first-inclusion distance in slots. */
+function inclusionDistances(seen: ReadonlyMap<number, SeenBlock>, seats: readonly AttesterSeat[]): Record<Group, { included: number; mean: number }> {
+  const first = new Map<string, number>();
+  const byCommittee = new Map<string, AttesterSeat[]>();
+  for (const seat of seats) byCommittee.set(`${seat.slot}/${seat.committee}`, [...(byCommittee.get(`${seat.slot}/${seat.committee}`) ?? []), seat]);
+  for (const block of seen.values()) {
+    for (const a of block.attestations) {
+      for (const seat of byCommittee.get(`${a.slot}/${a.committee}`) ?? []) {
+        if (!a.bits[seat.position]) continue;
+        const key = `${a.slot}/${seat.validator}`;
+        first.set(key, Math.min(first.get(key) ?? Infinity, block.slot - a.slot));
+      }
+    }
+  }
+  const out = { dv: { included: 0, mean: 0 }, control: { included: 0, mean: 0 } };
+  for (const [key, d] of first) {
+    const group = groupOf(Number(key.split('/')[1])) as Group;
+    out[group].mean = (out[group].mean * out[group].included + d) / (out[group].included + 1);
+    out[group].included++;
+  }
+  return out;
+}
+
+const periodOf = (epoch: number): number => Math.floor(epoch / EPOCHS_PER_SYNC_COMMITTEE_PERIOD);
+
+/** The sync committee (validator per seat) of the epoch's period, from the head state (read while current, as committees). */
+async function syncCommitteeOf(bnUrl: string, epoch: number): Promise<number[]> {
+  return (await getJson<{ data: { validators: string[] } }>(`${bnUrl}/eth/v1/beacon/states/head/sync_committees?epoch=${epoch}`)).data.validators.map(Number);
+}
+
+/** Per group: seats of the sync committee over the blocks, and how many of them the block's sync aggregate counts. */
+function syncParticipation(seen: ReadonlyMap<number, SeenBlock>, byPeriod: ReadonlyMap<number, number[]>): Record<Group, { seats: number; signed: number }> {
+  const out = { dv: { seats: 0, signed: 0 }, control: { seats: 0, signed: 0 } };
+  for (const block of seen.values()) {
+    const committee = byPeriod.get(periodOf(Math.floor(block.slot / SLOTS_PER_EPOCH)));
+    if (!committee) throw new Error(`the sync committee of slot ${block.slot}'s period was not read while current`);
+    committee.forEach((validator, seat) => {
+      const group = groupOf(validator);
+      if (group === undefined) return;
+      out[group].seats++;
+      if (block.syncBits[seat]) out[group].signed++;
+    });
+  }
+  return out;
+}
+
+/** Over every node's event log: aggregation duties failed as `vc_not_distributed`, and aggregates broadcast (there must be none). */
+async function aggregationOutcomes(natsUrls: readonly string[]): Promise<{ notDistributed: number; broadcast: number }> {
+  let notDistributed = 0;
+  let broadcast = 0;
+  for (const url of natsUrls) {
+    const source = await connectEventSource(url);
+    try {
+      for (const e of await collectEvents(source, { eventType: 'DutyFailed' })) if (e.type === 'DutyFailed' && e.data.reason === 'vc_not_distributed') notDistributed++;
+      for (const e of await collectEvents(source, { eventType: 'Broadcast' })) if (e.duty.type === 'aggregator' || e.duty.type === 'sync_contribution') broadcast++;
+    } finally {
+      await source.close();
+    }
+  }
+  return { notDistributed, broadcast };
+}
+
+/** A failed run: each process's last warnings and errors, the logs that explain it. */
+async function printWarnings(logDir: string): Promise<void> {
+  for (const file of (await readdir(logDir)).sort()) {
+    const lines = (await readFile(join(logDir, file), 'utf8')).split('\n').filter((line) => /\b(WARN|ERROR|warn|error)\b/.test(line));
+    if (lines.length === 0) continue;
+    process.stdout.write(`--- ${file}: last ${Math.min(15, lines.length)} of ${lines.length} warnings and errors\n${lines.slice(-15).join('\n')}\n`);
+  }
+  log(`logs kept in ${logDir}`);
+}
+
 /** Lodestar's chain parameters: the BN and every VC must be given the same. */
 const chainParams = (secondsPerSlot: number) => ['--preset', 'minimal', '--params.SECONDS_PER_SLOT', String(secondsPerSlot), '--params.ALTAIR_FORK_EPOCH', '0'];
 
@@ -151,6 +290,7 @@ async function main(): Promise<number> {
   await mkdir(logDir);
   log(`run directory ${runDir} (logs in ${logDir})`);
   const procs = new Processes(logDir);
+  let keepRunDir = false;
   const nats: NatsServerHandle[] = [];
   const lodestar = join(LODESTAR_DIR, 'node_modules/.bin/lodestar');
   const lodestarEnv = { ...process.env, PATH: `${dirname(LODESTAR_NODE)}:/usr/bin:/bin` };
@@ -273,9 +413,30 @@ async function main(): Promise<number> {
       '--dataDir', join(runDir, 'vc-bystanders'),
     ]);
 
-    // 5. Finality, then the measured window.
+    // 5. Finality, then the measured window. Proposer duties are polled all along: the BN answers
+    //    only the current and the next epoch's.
     const slotMs = opts.secondsPerSlot * 1000;
     const epochOfNow = () => Math.floor((Date.now() / 1000 - genesisTime) / opts.secondsPerSlot / SLOTS_PER_EPOCH);
+    const proposers = new Map<number, number>();
+    const seatsByEpoch = new Map<number, AttesterSeat[]>();
+    const syncCommittees = new Map<number, number[]>();
+    const stopPolling = new AbortController();
+    void (async () => {
+      while (!stopPolling.signal.aborted) {
+        for (const e of [epochOfNow(), epochOfNow() + 1]) {
+          const duties = await getJson<{ data: { slot: string; validator_index: string }[] }>(`${bnUrl}/eth/v1/validator/duties/proposer/${Math.max(0, e)}`).catch(() => undefined);
+          for (const d of duties?.data ?? []) proposers.set(Number(d.slot), Number(d.validator_index));
+        }
+        const current = epochOfNow();
+        if (current >= 0 && !seatsByEpoch.has(current)) {
+          await attesterSeats(bnUrl, current).then((seats) => seatsByEpoch.set(current, seats), () => undefined);
+        }
+        if (current >= 0 && !syncCommittees.has(periodOf(current))) {
+          await syncCommitteeOf(bnUrl, current).then((seats) => syncCommittees.set(periodOf(current), seats), () => undefined);
+        }
+        await new Promise((r) => setTimeout(r, (SLOTS_PER_EPOCH * slotMs) / 4));
+      }
+    })();
     const finalizedEpoch = await waitFor(
       'the first finalized epoch',
       async () => {
@@ -286,21 +447,19 @@ async function main(): Promise<number> {
     );
     const from = epochOfNow();
     log(`finalized epoch ${finalizedEpoch}; measuring epochs ${from}..${from + opts.epochs - 1}`);
-    const proposers = new Map<number, number>();
-    for (let e = from; e < from + opts.epochs + 2; e++) {
-      const duties = await getJson<{ data: { slot: string; validator_index: string }[] }>(`${bnUrl}/eth/v1/validator/duties/proposer/${e}`).catch(() => undefined);
-      for (const d of duties?.data ?? []) proposers.set(Number(d.slot), Number(d.validator_index));
-      const nextEpochMs = (genesisTime + (e + 1) * SLOTS_PER_EPOCH * opts.secondsPerSlot) * 1000;
-      await new Promise((r) => setTimeout(r, Math.max(0, nextEpochMs - Date.now())));
-    }
+    // Until the window ends (and a little after: the next epoch's blocks carry its last attestations).
+    const windowEnd = (from + opts.epochs) * SLOTS_PER_EPOCH;
+    await new Promise((r) => setTimeout(r, Math.max(0, (genesisTime + (windowEnd + SLOTS_PER_EPOCH + 1) * opts.secondsPerSlot) * 1000 - Date.now())));
+    stopPolling.abort();
 
     // 6. The BN's view: participation flags of each measured epoch (state at the last slot of the
-    //    next epoch: previous_epoch_participation), and the blocks of the window.
+    //    next epoch: previous_epoch_participation), inclusion distances and sync aggregates from
+    //    its blocks, proposals from its headers.
     const flags = { dv: { source: 0, target: 0, head: 0, duties: 0 }, control: { source: 0, target: 0, head: 0, duties: 0 } };
     for (let e = from; e < from + opts.epochs; e++) {
       const stateSlot = (e + 2) * SLOTS_PER_EPOCH - 1;
       const state = await getJson<{ data: { previous_epoch_participation: string[] } }>(`${bnUrl}/eth/v2/debug/beacon/states/${stateSlot}`);
-      for (const [group, indices] of [['dv', DV], ['control', CONTROL]] as const) {
+      for (const [group, indices] of GROUPS) {
         for (const i of indices) {
           const f = Number(state.data.previous_epoch_participation[i] ?? 0);
           flags[group].duties++;
@@ -310,31 +469,56 @@ async function main(): Promise<number> {
         }
       }
     }
+    const seen = await blocksSeen(bnUrl, SLOTS_PER_EPOCH, windowEnd + SLOTS_PER_EPOCH);
+    const measuredEpochs = Array.from({ length: opts.epochs }, (_, i) => from + i);
+    const missing = measuredEpochs.filter((e) => !seatsByEpoch.has(e));
+    if (missing.length > 0) throw new Error(`the attester duties of epochs ${missing.join(', ')} were not read while current`);
+    const distance = inclusionDistances(seen, measuredEpochs.flatMap((e) => seatsByEpoch.get(e) ?? []));
+    const sync = syncParticipation(seen, syncCommittees);
+    // A block names its proposer; a missed slot's is the one the BN's duties named.
     const blocks = { dv: { assigned: 0, landed: 0 }, control: { assigned: 0, landed: 0 } };
-    for (let slot = from * SLOTS_PER_EPOCH; slot < (from + opts.epochs) * SLOTS_PER_EPOCH; slot++) {
-      const proposer = proposers.get(slot);
-      if (proposer === undefined) continue;
-      const group = DV.includes(proposer) ? 'dv' : CONTROL.includes(proposer) ? 'control' : undefined;
+    for (let slot = SLOTS_PER_EPOCH; slot < windowEnd; slot++) {
+      const block = seen.get(slot);
+      const group = groupOf(block?.proposerIndex ?? proposers.get(slot) ?? -1);
       if (group === undefined) continue;
       blocks[group].assigned++;
-      const header = await getJson<{ data: { header: { message: { slot: string; proposer_index: string } } } }>(`${bnUrl}/eth/v1/beacon/headers/${slot}`).catch(() => undefined);
-      if (header && Number(header.data.header.message.slot) === slot && Number(header.data.header.message.proposer_index) === proposer) blocks[group].landed++;
+      if (block) blocks[group].landed++;
     }
+
+    // 7. The report and the pass criteria (issue 7).
     const pct = (n: number, d: number) => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)} %`);
-    log(`epochs ${from}..${from + opts.epochs - 1}, ${opts.secondsPerSlot} s slots`);
-    for (const group of ['dv', 'control'] as const) {
+    log(`attestations: epochs ${from}..${from + opts.epochs - 1}; proposals and sync messages: slots ${SLOTS_PER_EPOCH}..${windowEnd - 1}; ${opts.secondsPerSlot} s slots`);
+    for (const [group] of GROUPS) {
       const f = flags[group];
       log(
         `${group.padEnd(8)} attestations ${f.duties}: timely source ${pct(f.source, f.duties)}, target ${pct(f.target, f.duties)}, head ${pct(f.head, f.duties)}; ` +
-          `proposals ${blocks[group].landed}/${blocks[group].assigned}`,
+          `included ${distance[group].included}, mean inclusion distance ${distance[group].mean.toFixed(2)} slot; ` +
+          `proposals ${blocks[group].landed}/${blocks[group].assigned}; sync messages ${sync[group].signed}/${sync[group].seats} (${pct(sync[group].signed, sync[group].seats)})`,
       );
     }
-    log(`DV/control timely target ratio ${(flags.dv.target / Math.max(1, flags.control.target)).toFixed(3)}`);
+    const rate = (n: number, d: number) => (d === 0 ? 0 : n / d);
+    log(`DV/control: timely target ${(rate(flags.dv.target, flags.dv.duties) / Math.max(1e-9, rate(flags.control.target, flags.control.duties))).toFixed(3)}, inclusion distance ${(distance.dv.mean / Math.max(1e-9, distance.control.mean)).toFixed(3)}`);
+    const aggregation = await aggregationOutcomes(nats.map((n) => n.url));
+    log(`aggregation (a VC without a distributed mode): ${aggregation.notDistributed} duties failed as vc_not_distributed on the 4 nodes, ${aggregation.broadcast} aggregates broadcast`);
+    const failed = [
+      ...(rate(flags.dv.target, flags.dv.duties) >= rate(flags.control.target, flags.control.duties) - 0.01 ? [] : ['DV timely-target rate below the control group\'s minus 1 percentage point']),
+      ...(distance.dv.included > 0 && distance.dv.mean <= distance.control.mean + 0.25 ? [] : ['DV mean inclusion distance above the control group\'s plus 0.25 slot (or nothing included)']),
+      ...(blocks.dv.assigned > 0 && blocks.dv.landed === blocks.dv.assigned ? [] : [`DV proposals: ${blocks.dv.landed} of ${blocks.dv.assigned} landed (every one must, and at least one assigned)`]),
+      ...(sync.dv.seats > 0 && rate(sync.dv.signed, sync.dv.seats) >= rate(sync.control.signed, sync.control.seats) - 0.05 ? [] : ['DV sync committee messages: rate below the control group\'s minus 5 percentage points (or no DV seat)']),
+      ...(aggregation.notDistributed > 0 && aggregation.broadcast === 0 ? [] : ['aggregation: expected vc_not_distributed failures and no aggregate broadcast']),
+    ];
+    for (const reason of failed) log(`FAIL: ${reason}`);
+    if (failed.length > 0) {
+      await printWarnings(logDir);
+      keepRunDir = true;
+      return 1;
+    }
+    log('PASS');
     return 0;
   } finally {
     await procs.stopAll();
     await Promise.all(nats.map((n) => n.stop()));
-    if (!opts.keep) await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
+    if (!opts.keep && !keepRunDir) await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
     else log(`kept ${runDir}`);
   }
 }
