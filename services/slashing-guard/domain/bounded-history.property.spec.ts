@@ -14,6 +14,7 @@ import {
   type SlashingEvent,
   type SlashingState,
 } from './slashing.decider.js';
+import { oracleAttestationVerdict, oracleBlockVerdict, verdictText, type OracleAttestation, type OracleBlock } from './eip3076-oracle.fixture.js';
 
 /**
  * The bounded history (validator-history.ts) against a brute-force oracle that keeps every
@@ -28,8 +29,8 @@ const PUBKEYS: Hex[] = ['0xa1', '0xb2'];
 const root = (n: number): Hex => `0x${n.toString(16).padStart(64, '0')}`;
 const SLOTS_PER_EPOCH = 32;
 
-type Imp = { pubkey: Hex; sourceEpoch: number; targetEpoch: number; signingRoot?: Hex };
-type ImpBlk = { pubkey: Hex; slot: number; signingRoot?: Hex };
+type Imp = OracleAttestation;
+type ImpBlk = OracleBlock;
 
 /** One step of a validator's life: a jump forward and a vote there, sometimes a proposal, sometimes an import. */
 const step = fc.record({
@@ -54,28 +55,6 @@ const step = fc.record({
 
 type Step = typeof step extends fc.Arbitrary<infer T> ? T : never;
 
-/** The oracle: every record, every rule a scan, in the EIP's order. */
-function oracleAttestation(records: readonly Imp[], a: AttestationAttempt): string {
-  const mine = records.filter((p) => p.pubkey === a.pubkey);
-  if (a.sourceEpoch > a.targetEpoch) return 'source_after_target';
-  const same = mine.filter((p) => p.targetEpoch === a.targetEpoch);
-  if (same.some((p) => p.signingRoot !== a.signingRoot)) return 'double_vote';
-  if (mine.some((p) => a.sourceEpoch < p.sourceEpoch && p.targetEpoch < a.targetEpoch)) return 'surrounds_previous';
-  if (mine.some((p) => p.sourceEpoch < a.sourceEpoch && a.targetEpoch < p.targetEpoch)) return 'surrounded_by_previous';
-  if (mine.length > 0 && mine.every((p) => a.sourceEpoch < p.sourceEpoch)) return 'source_below_lowest';
-  if (same.length === 0 && mine.length > 0 && mine.every((p) => a.targetEpoch <= p.targetEpoch)) return 'target_at_or_below_lowest';
-  return same.length > 0 ? 'repeat' : 'ok';
-}
-
-function oracleBlock(records: readonly ImpBlk[], b: BlockAttempt): string {
-  const mine = records.filter((p) => p.pubkey === b.pubkey);
-  const same = mine.filter((p) => p.slot === b.slot);
-  if (same.some((p) => p.signingRoot !== b.signingRoot)) return 'double_proposal';
-  if (same.length === 0 && mine.length > 0 && mine.every((p) => b.slot <= p.slot)) return 'slot_at_or_below_lowest';
-  return same.length > 0 ? 'repeat' : 'ok';
-}
-
-const verdictText = (v: { ok: boolean; repeat?: boolean; reason?: string }): string => (v.ok ? (v.repeat ? 'repeat' : 'ok') : (v.reason as string));
 const APPROVED = new Set(['ok', 'repeat']);
 
 /** The commands of a random life of both validators, and probes around everything they hold. */
@@ -159,7 +138,7 @@ describe('bounded history, property-based against a complete brute-force oracle'
           for (const a of probes.atts) {
             const [checked] = decide({ kind: 'CheckAttestations', attempts: [a] }, s) as [Extract<SlashingEvent, { kind: 'AttestationsChecked' }>];
             const actual = verdictText(checked.verdicts[0] as { ok: boolean });
-            const expected = oracleAttestation(atts, a);
+            const expected = oracleAttestationVerdict(atts, a);
             const watermark = s.validators.get(a.pubkey)?.prunedTarget ?? -Infinity;
             if (a.targetEpoch > watermark) expect({ a, actual }).toEqual({ a, actual: expected });
             else expect({ a, refused: !APPROVED.has(actual) }).toEqual({ a, refused: true });
@@ -168,7 +147,7 @@ describe('bounded history, property-based against a complete brute-force oracle'
           for (const b of probes.blks) {
             const [checked] = decide({ kind: 'CheckBlocks', attempts: [b] }, s) as [Extract<SlashingEvent, { kind: 'BlocksChecked' }>];
             const actual = verdictText(checked.verdicts[0] as { ok: boolean });
-            const expected = oracleBlock(blks, b);
+            const expected = oracleBlockVerdict(blks, b);
             const watermark = s.validators.get(b.pubkey)?.prunedSlot ?? -Infinity;
             if (b.slot > watermark) expect({ b, actual }).toEqual({ b, actual: expected });
             else expect({ b, refused: !APPROVED.has(actual) }).toEqual({ b, refused: true });

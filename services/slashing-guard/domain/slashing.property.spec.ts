@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Hex } from '#lib/contracts';
 import { decide, emptySlashingState, evolveAll, type SlashingCommand, type SlashingEvent, type SlashingState } from './slashing.decider.js';
+import { oracleAttestationVerdict, oracleBlockVerdict, verdictText, type OracleAttestation, type OracleBlock } from './eip3076-oracle.fixture.js';
 
 /**
  * Random sequences of attestation and block attempts (and imports) for a few validators over
@@ -16,8 +17,8 @@ const root = (n: number): Hex => `0x${n.toString(16).padStart(64, '0')}`;
 
 type Att = { pubkey: Hex; sourceEpoch: number; targetEpoch: number; signingRoot: Hex };
 type Blk = { pubkey: Hex; slot: number; signingRoot: Hex };
-type Imp = { pubkey: Hex; sourceEpoch: number; targetEpoch: number; signingRoot?: Hex };
-type ImpBlk = { pubkey: Hex; slot: number; signingRoot?: Hex };
+type Imp = OracleAttestation;
+type ImpBlk = OracleBlock;
 
 const pubkey = fc.constantFrom(...PUBKEYS);
 const epoch = fc.integer({ min: 0, max: 9 });
@@ -40,35 +41,23 @@ const command: fc.Arbitrary<SlashingCommand> = fc.oneof(
   },
 );
 
-/** The oracle: plain lists per validator, every rule a scan, in the EIP's order. */
+/** The oracle (eip3076-oracle.fixture.ts) over the plain lists of what it approved and what was imported. */
 class Oracle {
   readonly atts: Imp[] = [];
   readonly blks: ImpBlk[] = [];
 
   attestation(a: Att): string {
-    const mine = this.atts.filter((p) => p.pubkey === a.pubkey);
-    if (a.sourceEpoch > a.targetEpoch) return 'source_after_target';
-    const same = mine.filter((p) => p.targetEpoch === a.targetEpoch);
-    if (same.some((p) => p.signingRoot !== a.signingRoot)) return 'double_vote';
-    if (mine.some((p) => a.sourceEpoch < p.sourceEpoch && p.targetEpoch < a.targetEpoch)) return 'surrounds_previous';
-    if (mine.some((p) => p.sourceEpoch < a.sourceEpoch && a.targetEpoch < p.targetEpoch)) return 'surrounded_by_previous';
-    if (mine.length > 0 && mine.every((p) => a.sourceEpoch < p.sourceEpoch)) return 'source_below_lowest';
-    if (same.length === 0 && mine.length > 0 && mine.every((p) => a.targetEpoch <= p.targetEpoch)) return 'target_at_or_below_lowest';
-    if (same.length === 0) this.atts.push(a);
-    return same.length > 0 ? 'repeat' : 'ok';
+    const verdict = oracleAttestationVerdict(this.atts, a);
+    if (verdict === 'ok') this.atts.push(a);
+    return verdict;
   }
 
   block(b: Blk): string {
-    const mine = this.blks.filter((p) => p.pubkey === b.pubkey);
-    const same = mine.filter((p) => p.slot === b.slot);
-    if (same.some((p) => p.signingRoot !== b.signingRoot)) return 'double_proposal';
-    if (same.length === 0 && mine.length > 0 && mine.every((p) => b.slot <= p.slot)) return 'slot_at_or_below_lowest';
-    if (same.length === 0) this.blks.push(b);
-    return same.length > 0 ? 'repeat' : 'ok';
+    const verdict = oracleBlockVerdict(this.blks, b);
+    if (verdict === 'ok') this.blks.push(b);
+    return verdict;
   }
 }
-
-const verdictText = (v: { ok: boolean; repeat?: boolean; reason?: string }): string => (v.ok ? (v.repeat ? 'repeat' : 'ok') : (v.reason as string));
 
 describe('slashing guard decider, property-based against a brute-force oracle', () => {
   it('agrees with the oracle on every verdict and never approves a slashable pair', () => {
