@@ -71,6 +71,8 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   /** Duty ids already scheduled, and `<kind>/<epoch>` lists already fetched. */
   private readonly scheduledDuties = new Set<string>();
   private readonly scheduledEpochs = new Set<string>();
+  /** `<kind>/<epoch>` lists whose failed fetch was logged at warn (the retries log at debug). */
+  private readonly retryWarned = new Set<string>();
   /** Proposer duties whose block was fetched (or is being fetched). */
   private readonly blocksRequested = new Set<number>();
   /** Per epoch: the dependent root of the proposer duties scheduled, and this cluster's among them. */
@@ -232,11 +234,16 @@ export class DutyScheduler implements OnApplicationBootstrap, OnModuleDestroy {
           assertNever(kind);
       }
       this.scheduledEpochs.add(key);
+      this.retryWarned.delete(key);
       if (count > 0) this.rt.log.info('epoch scheduled', { epoch, kind, duties: count });
     } catch (error) {
       if (this.stopped) return; // shutting down: the connection closed under us, nothing to retry
       this.bnErrors.inc({ call: `${kind}_duties` });
-      this.rt.log.warn('could not schedule epoch; retrying', { epoch, kind, error: String(error) });
+      // Once per epoch and kind at warn: a BN refuses the next epoch's duties before genesis
+      // (Lodestar: "more than one ahead"), and the retries every second then say nothing new.
+      const first = !this.retryWarned.has(key);
+      this.retryWarned.add(key);
+      this.rt.log[first ? 'warn' : 'debug']('could not schedule epoch; retrying every second', { epoch, kind, error: String(error) });
       this.at(Date.now() + 1000, () => this.scheduleEpoch(epoch, kind));
     }
   }
