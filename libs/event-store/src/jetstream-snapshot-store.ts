@@ -73,21 +73,13 @@ export function objectStoreSnapshotsOn(nc: NatsConnection, opts: ObjectStoreSnap
       } finally {
         clearTimeout(timer);
       }
-      return concat(chunks);
+      const whole = Buffer.concat(chunks);
+      // a plain Uint8Array over the same bytes, as the port promises (not a Buffer)
+      return new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength);
     },
 
     async save(name, bytes) {
       await (await open()).putBlob({ name }, bytes);
     },
   };
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
