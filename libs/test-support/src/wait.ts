@@ -24,10 +24,19 @@ export async function freePort(): Promise<number> {
   const [low, high] = explicitPortRange();
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = low + Math.floor(Math.random() * (high - low));
+    // A port handed out before may not be bound yet (a cluster asks for a dozen, then starts
+    // them): checking it again would find it free and hand it out twice (seen in CI: EADDRINUSE).
+    // Reserved before the check, so two calls at once cannot both take it.
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
     if (await canListen(port)) return port;
+    handedOut.delete(port);
   }
   return kernelPort();
 }
+
+/** Every port `freePort` returned in this process. */
+const handedOut = new Set<number>();
 
 /** [from, to) below the ephemeral range (`ip_local_port_range`; Linux's default starts at 32768). */
 function explicitPortRange(): [number, number] {
