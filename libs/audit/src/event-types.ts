@@ -44,6 +44,7 @@ export const EVENT_STEP = {
   PeerPartialsReceived: null,
   SignaturesExpected: null,
   PeerMessageRefused: null,
+  NetworkChanged: null,
 } as const satisfies Record<EventType, DutyStep | null>;
 
 export const EVENT_TYPES = Object.keys(EVENT_STEP) as readonly EventType[];
@@ -105,6 +106,8 @@ export function eventDetail(event: AnyCohortEvent): string {
       return `${event.data.roots.length} signing root(s), threshold ${event.data.threshold} of ${event.data.totalShares}`;
     case 'PeerMessageRefused':
       return peerRefusalSummary(event.data);
+    case 'NetworkChanged':
+      return `genesis validators root ${short(event.data.from)} → ${short(event.data.to)}, genesis time ${event.data.genesisTime}`;
     default:
       return assertNever(event);
   }

@@ -49,7 +49,7 @@ describe('parseNodeConfig', () => {
 
     expect(config.node).toEqual({ name: 'node1', index: 1 });
     expect(shareIndexOf(config)).toBe(2);
-    expect(config.beacon).toEqual({ url: 'http://127.0.0.1:5052', timeoutMs: 4000 });
+    expect(config.beacon).toEqual({ url: 'http://127.0.0.1:5052', timeoutMs: 4000, genesisPollMs: 12_000 });
     expect(config.nats.url).toBe('nats://127.0.0.1:4222');
     expect(config.gateway).toEqual({ host: '127.0.0.1', port: 3600 });
     expect(config.retention).toEqual({});
@@ -67,20 +67,21 @@ describe('parseNodeConfig', () => {
     const config = parseNodeConfig({
       ...input,
       node: { index: 0, name: 'alice' },
-      beacon: { url: 'http://bn:5052', timeoutMs: 1500 },
+      beacon: { url: 'http://bn:5052', timeoutMs: 1500, genesisPollMs: 3000 },
       gateway: { host: '0.0.0.0', port: 0 },
       observability: { logLevel: 'debug', metricsPortBase: 9100, otlpEndpoint: 'http://127.0.0.1:4318/v1/traces' },
       retention: { eventsMaxAgeMs: 7 * 24 * 3600 * 1000, eventsMaxBytes: 0 },
     });
     expect(config.retention).toEqual({ eventsMaxAgeMs: 7 * 24 * 3600 * 1000, eventsMaxBytes: 0 });
     expect(config.node).toEqual({ name: 'alice', index: 0 });
-    expect(config.beacon.timeoutMs).toBe(1500);
+    expect(config.beacon).toMatchObject({ timeoutMs: 1500, genesisPollMs: 3000 });
     expect(config.gateway.host).toBe('0.0.0.0');
     expect(config.observability).toMatchObject({ logLevel: 'debug', metricsPortBase: 9100, otlpEndpoint: 'http://127.0.0.1:4318/v1/traces' });
   });
 
   it('turns the aggregation duties off only for a boolean false, and names anything else', () => {
     expect(parseNodeConfig({ ...validInput(), duties: { aggregation: false } }).duties).toEqual({ aggregation: false });
+    expect(problemsOf({ ...validInput(), beacon: { url: 'http://bn:5052', genesisPollMs: 10 } })).toEqual([expect.stringContaining('beacon.genesisPollMs')]);
     expect(problemsOf({ ...validInput(), duties: { aggregation: 'no' } })).toEqual(['duties.aggregation: must be true or false, got "no"']);
   });
 

@@ -33,7 +33,11 @@ export interface ClusterConfig {
 
 export interface NodeConfig {
   readonly node: { readonly name: string; readonly index: number };
-  readonly beacon: { readonly url: string; readonly timeoutMs: number };
+  /**
+   * `genesisPollMs`: how often each service asks the BN whether it is still on the same network
+   * (a changed genesis validators root is a reset; the service restarts on the new network).
+   */
+  readonly beacon: { readonly url: string; readonly timeoutMs: number; readonly genesisPollMs: number };
   readonly nats: { readonly url: string };
   readonly cluster: ClusterConfig;
   /** The operator's secp256k1 identity key. A secret: never logged, never in an event. */
@@ -60,6 +64,13 @@ export interface NodeConfig {
     readonly logLevel: LogLevel;
   };
 }
+
+/**
+ * How often a service asks its BN for the genesis, to notice a network reset (DESIGN.md rule 7):
+ * an Ephemery reset is noticed within 12 s, long before the new chain's genesis (a new genesis is
+ * published ahead of its time), at one small request per service.
+ */
+export const DEFAULT_GENESIS_POLL_MS = 12_000;
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -109,7 +120,7 @@ export function parseNodeConfig(input: unknown): NodeConfig {
   const level = r.optStr('observability.logLevel') ?? 'info';
   const config: NodeConfig = {
     node: { name: r.optStr('node.name') ?? `node${nodeIndex}`, index: nodeIndex },
-    beacon: { url: r.url('beacon.url'), timeoutMs: r.optInt('beacon.timeoutMs', 1) ?? 4000 },
+    beacon: { url: r.url('beacon.url'), timeoutMs: r.optInt('beacon.timeoutMs', 1) ?? 4000, genesisPollMs: r.optInt('beacon.genesisPollMs', 100) ?? DEFAULT_GENESIS_POLL_MS },
     nats: { url: r.str('nats.url') },
     cluster: {
       name: r.optStr('cluster.name') ?? 'cohort',

@@ -177,6 +177,19 @@ export interface EventPayloads {
     /** About the first of them, e.g. the duty it claimed or the check that failed; at most 200 characters. */
     readonly detail?: string;
   };
+  /**
+   * The service found its BN on another network (a new genesis validators root: an
+   * Ephemery-style reset, DESIGN.md rule 7) and restarted on it. Recorded by each service as it
+   * switches, under the new network (envelope `network`), outside any duty
+   * (`{slot: 0, type: 'none'}`). The previous network's events and slashing history are kept.
+   */
+  NetworkChanged: {
+    /** The genesis validators root the service ran on until now. */
+    readonly from: Hex;
+    readonly to: Hex;
+    /** The new network's genesis time, Unix seconds. */
+    readonly genesisTime: number;
+  };
 }
 
 export type EventType = keyof EventPayloads;
@@ -184,7 +197,7 @@ export type EventType = keyof EventPayloads;
 export const EVENT_VERSION = 1 as const;
 
 /** Event types that may be recorded outside any duty (envelope duty `{slot, type: 'none'}`). */
-export type DutylessEventType = 'PeerMessageRefused';
+export type DutylessEventType = 'PeerMessageRefused' | 'NetworkChanged';
 /** The envelope's duty of an event type: a duty, or for the dutyless types possibly none. */
 export type DutyOf<T extends EventType> = T extends DutylessEventType ? EventDuty : Duty;
 
@@ -201,6 +214,13 @@ export interface CohortEvent<T extends EventType = EventType> {
   readonly traceparent?: string;
   readonly producer: { readonly node: string; readonly service: ServiceName };
   readonly time: string;
+  /**
+   * The genesis validators root of the network the event belongs to. A reset starts the slots
+   * again from 0, so a duty id alone names a duty of either network; readers of one network skip
+   * the others' events. Absent on events recorded before a service knew its network (and before
+   * networks were recorded at all): those are read as the reader's own.
+   */
+  readonly network?: Hex;
   readonly data: EventPayloads[T];
 }
 

@@ -2,7 +2,7 @@ import { Subjects, dutyId, type CohortEvent, type Duty, type Hex } from '#lib/co
 import { createMemoryEventStore, type EventStore } from '#lib/event-store';
 import { dutyTraceparent } from '#lib/observability';
 import { describe, expect, it } from 'vitest';
-import { EventLog, ensureCohortStreams, readEvents } from './event-log.js';
+import { EventLog, ensureCohortStreams, onNetwork, readEvents } from './event-log.js';
 
 const clusterHash = `0x${'ab'.repeat(32)}` as Hex;
 const pubkey = `0x${'c1'.repeat(48)}` as Hex;
@@ -111,6 +111,51 @@ describe('EventLog.on', () => {
     await Promise.all([a.close(), b.close()]);
     expect(fromNew).toEqual([5]);
     expect(fromStart).toEqual([2, 5]);
+  });
+});
+
+describe('EventLog bound to a network (a reset starts the slots again)', () => {
+  const oldRoot = `0x${'01'.repeat(32)}` as Hex;
+  const newRoot = `0x${'02'.repeat(32)}` as Hex;
+  const valueHash = `0x${'0f'.repeat(32)}` as Hex;
+  const value = { type: 'attester', byCommittee: {} } as const;
+
+  it('names the network in the envelope and the message id, so one duty id is stored once per network', async () => {
+    const store = await setup();
+    const before = logOf(store, 'node0', 'consensus');
+    before.bindNetwork(oldRoot);
+    const after = logOf(store, 'node0', 'consensus');
+    after.bindNetwork(newRoot);
+    const a = await before.record('DutyDecided', duty, [pubkey], { round: 1, valueHash, value });
+    const b = await after.record('DutyDecided', duty, [pubkey], { round: 1, valueHash, value });
+    await after.record('DutyDecided', duty, [pubkey], { round: 1, valueHash, value }); // a retry on the new network
+    expect(a.id).toBe(b.id);
+    expect([a.network, b.network]).toEqual([oldRoot, newRoot]);
+    const stored = [];
+    for await (const s of store.read<CohortEvent>(Subjects.allEvents)) stored.push(s);
+    expect(stored.map((s) => [s.msgId, s.data.network])).toEqual([
+      [`${a.id}@${oldRoot}`, oldRoot],
+      [`${b.id}@${newRoot}`, newRoot],
+    ]);
+  });
+
+  it('delivers its own network\'s events and those recorded before networks were, never another network\'s', async () => {
+    const store = await setup();
+    const old = logOf(store, 'node0', 'consensus');
+    old.bindNetwork(oldRoot);
+    await old.record('DutyDecided', duty, [pubkey], { round: 1, valueHash, value });
+    await logOf(store, 'node0', 'consensus').record('DutyDecided', otherDuty, [pubkey], { round: 2, valueHash, value });
+    const current = logOf(store, 'node0', 'consensus');
+    current.bindNetwork(newRoot);
+    await current.record('DutyDecided', duty, [pubkey], { round: 3, valueHash, value });
+    const listener = logOf(store, 'node0', 'slashing-guard');
+    listener.bindNetwork(newRoot);
+    const rounds: number[] = [];
+    const subscription = await listener.on('DutyDecided', (e) => void rounds.push(e.data.round), 'start');
+    await settle();
+    await subscription.close();
+    expect(rounds).toEqual([2, 3]);
+    expect(onNetwork({ network: oldRoot }, undefined)).toBe(true);
   });
 });
 

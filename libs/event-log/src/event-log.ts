@@ -38,7 +38,19 @@ export interface RecordOptions {
  * appends with a deterministic message id, so a retried append is deduplicated by JetStream.
  */
 export class EventLog {
+  private network?: Hex;
+
   constructor(private readonly opts: EventLogOptions) {}
+
+  /**
+   * Binds the log to a network (its genesis validators root), once the service has read it from
+   * its BN: every event recorded from now on names it, its message id carries it (a reset starts
+   * the slots again, and JetStream would drop a new network's event as a duplicate of the old
+   * one's with the same id), and `on` skips other networks' events.
+   */
+  bindNetwork(genesisValidatorsRoot: Hex): void {
+    this.network = genesisValidatorsRoot;
+  }
 
   async record<T extends EventType>(
     type: T,
@@ -63,9 +75,11 @@ export class EventLog {
       ...(traced ? { traceparent: dutyTraceparent(clusterHash, traced, service) } : {}),
       producer: { node, service },
       time: (this.opts.now?.() ?? new Date()).toISOString(),
+      ...(this.network ? { network: this.network } : {}),
       data,
     };
-    const append = () => this.opts.store.append(Subjects.event(duty, service, type), event, { msgId: id });
+    const msgId = this.network ? `${id}@${this.network}` : id;
+    const append = () => this.opts.store.append(Subjects.event(duty, service, type), event, { msgId });
     if (this.opts.tracing && traced) {
       await this.opts.tracing.inDutySpan(`${service} ${type}`, clusterHash, traced, async (span) => {
         span.setAttribute('cohort.event_id', id);
@@ -80,7 +94,9 @@ export class EventLog {
 
   /**
    * Live events of one type, in order, from now on — or from a stream sequence, or from a time
-   * (a restarted service catching up on the duties still in flight).
+   * (a restarted service catching up on the duties still in flight). Once the log is bound to a
+   * network, another network's events are skipped: after a reset, the old chain's decisions
+   * for the same slot numbers must never reach the new chain's duties.
    */
   async on<T extends EventType>(
     type: T,
@@ -88,9 +104,14 @@ export class EventLog {
     from: SubscribeFrom = 'new',
   ): Promise<{ close(): Promise<void> }> {
     return this.opts.store.subscribe<CohortEvent<T>>(Subjects.eventsOfType(type), from, (stored: StoredEvent<CohortEvent<T>>) =>
-      handler(stored.data),
+      onNetwork(stored.data, this.network) ? handler(stored.data) : undefined,
     );
   }
+}
+
+/** Whether an event belongs to `network`: it names it, or one of the two is unknown (events recorded before networks were). */
+export function onNetwork(event: { readonly network?: Hex }, network: Hex | undefined): boolean {
+  return network === undefined || event.network === undefined || event.network === network;
 }
 
 /** Reads a node's recorded events (all, or one duty's) in append order. */

@@ -24,8 +24,13 @@ export interface ServiceRuntime {
   readonly tracing: Tracing;
   /** This node's own BN. */
   readonly beacon: BeaconClient;
-  /** Genesis and spec from the BN, waiting (and saying so) until it answers or `signal` aborts. */
+  /**
+   * Genesis and spec from the BN, waiting (and saying so) until it answers or `signal` aborts.
+   * Binds the journal to the network it found.
+   */
   loadChain(signal: AbortSignal): Promise<ChainContext>;
+  /** What the last `loadChain` found: the network this service runs on (none until it has asked). */
+  chain(): ChainContext | undefined;
   close(): Promise<void>;
 }
 
@@ -66,12 +71,19 @@ export async function createServiceRuntime(config: NodeConfig, service: ServiceN
   const metricsServer: MetricsServer | undefined =
     metricsPortBase > 0 ? await serveMetrics(metrics, metricsHost, metricsPortBase + METRICS_PORT_OFFSET[service]) : undefined;
   const beacon = new BeaconClient(config.beacon.url, config.beacon.timeoutMs);
+  let chain: ChainContext | undefined;
+  // closing the runtime ends a wait for the BN (a service closed while it restarts on a new network)
+  const closing = new AbortController();
   return {
     service,
     config,
     beacon,
-    loadChain: (signal) =>
-      loadChainContext(beacon, { signal, onRetry: (e) => log.warn('waiting for the beacon node', { url: config.beacon.url, error: String(e) }) }),
+    async loadChain(signal) {
+      chain = await loadChainContext(beacon, { signal: AbortSignal.any([signal, closing.signal]), onRetry: (e) => log.warn('waiting for the beacon node', { url: config.beacon.url, error: String(e) }) });
+      events.bindNetwork(chain.genesisValidatorsRoot);
+      return chain;
+    },
+    chain: () => chain,
     nc,
     bus,
     store,
@@ -80,6 +92,7 @@ export async function createServiceRuntime(config: NodeConfig, service: ServiceN
     metrics,
     tracing,
     async close() {
+      closing.abort();
       await metricsServer?.close();
       await tracing.shutdown();
       await store.close();

@@ -428,7 +428,10 @@ export class SlashingHistory {
         const subject = Subjects.slashingShard(this.genesisValidatorsRoot, shard);
         for (const [chunk, entry] of entries.entries()) {
           try {
-            const msgId = `${msgIdPrefix}:${shard}:${chunk}`;
+            // deduplication is stream-wide and a reset starts the slots (and the duty ids callers
+            // name their entries by) again: the root keeps a new network's entry from being dropped
+            // as a duplicate of the old network's
+            const msgId = `${msgIdPrefix}@${this.genesisValidatorsRoot}:${shard}:${chunk}`;
             const { seq, duplicate } = await this.store.append(subject, entry, { msgId, expectedLastSubjectSeq: this.lastSeq.get(shard) ?? 0 });
             if (duplicate) {
               // stored before (an earlier try whose answer was lost), maybe not in this view: re-read the shard, decide again
