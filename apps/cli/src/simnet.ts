@@ -1,6 +1,7 @@
 import { generateSecretKey, initBls, secretKeyToPublicKey, sign, splitSecret } from '#lib/bls';
 import { parseNodeConfig, type NodeConfig } from '#lib/config';
 import { fromHex, Streams, toHex, type AnyCohortEvent, type EventType, type Hex, type SignedValidatorRegistrationJson } from '#lib/contracts';
+import { onNetwork } from '#lib/event-log';
 import { connectJetStreamEventStore } from '#lib/event-store';
 import { generateIdentityKey, secp256k1PublicKey } from '#lib/p2p';
 import { builderRegistrationSigningRoot, valueHash } from '#lib/signing';
@@ -16,7 +17,7 @@ import {
   type VcMock,
   type VcMockOptions,
 } from '#lib/test-support';
-import { ensureSlashingStream, parseInterchange, SlashingHistories } from '#service/slashing-guard';
+import { ensureSlashingStream, parseInterchange, SlashingHistories, type Interchange } from '#service/slashing-guard';
 import { startNode, type RunningNode } from './node.js';
 
 export interface SimnetOptions {
@@ -66,6 +67,13 @@ export interface SimnetOptions {
   readonly duties?: 'attester' | 'all';
   /** Where VC `index` sends its Beacon API calls, given its node's gateway URL (e.g. a recording proxy in front of it). */
   readonly vcBeaconUrl?: (index: number, gatewayUrl: string) => string | Promise<string>;
+  /**
+   * A network reset (Ephemery) once the run's `slots` are reported: the VCs and the beacon mock
+   * stop; a beacon mock with `genesisValidatorsRoot` and a genesis a few seconds ahead starts on
+   * the same port; the VCs start again on it (as an operator restarts them on a new chain). The
+   * nodes are not touched. Then `slots` slots of the new chain are run and reported.
+   */
+  readonly reset?: { readonly genesisValidatorsRoot: Hex; readonly slots: number };
   /** One line per slot; default stdout. */
   readonly print?: (line: string) => void;
   readonly signal?: AbortSignal;
@@ -191,6 +199,10 @@ export interface SimnetResult {
   readonly vcErrors: readonly string[];
   /** Each node's metric samples (all services) at the end of the run; empty for stopped and harness-run operators. */
   readonly metrics: readonly (readonly SimnetMetricSample[])[];
+  /** Per node (stopped and harness-run: empty), each network's slashing history as `cohort slashing export` writes it. */
+  readonly slashing: readonly (readonly Interchange[])[];
+  /** With `reset`: the new chain's reports and beacon mock (`slots`, `beaconMock` are the first chain's). */
+  readonly afterReset?: { readonly genesisTimeMs: number; readonly slots: readonly SlotReport[]; readonly beaconMock: BeaconMock };
 }
 
 interface SimNode {
@@ -199,7 +211,7 @@ interface SimNode {
   readonly config: NodeConfig;
   node: RunningNode;
   /** Absent for a silent VC. */
-  readonly vc?: VcMock;
+  vc?: VcMock;
   stopped: boolean;
 }
 
@@ -223,19 +235,24 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
   const ports = await Promise.all(Array.from({ length: 2 * n }, (_, i) => (i < n ? dealt.p2pPorts?.[i] : undefined) ?? freePort()));
   const cluster = { ...dealt.cluster, operators: dealt.cluster.operators.map((o, i) => ({ ...o, p2pPort: ports[i] as number })) };
   // Genesis a few seconds ahead: every service is subscribed before the first duty.
-  const beacon = await startBeaconMock({
-    validators: cluster.validators.map((v) => ({ pubkey: v.groupPubkey })),
-    secondsPerSlot: opts.secondsPerSlot,
-    genesisTime: Math.ceil(Date.now() / 1000) + 4 + n,
-    ...(opts.duties !== 'all' && { proposals: false, syncCommittee: false }),
-    ...opts.beaconOptions,
-    ...(opts.failBroadcastAt ? { failSubmissionsAt: opts.failBroadcastAt } : {}),
-  });
+  const startBeacon = (more: Partial<BeaconMockOptions> = {}) =>
+    startBeaconMock({
+      validators: cluster.validators.map((v) => ({ pubkey: v.groupPubkey })),
+      secondsPerSlot: opts.secondsPerSlot,
+      genesisTime: Math.ceil(Date.now() / 1000) + 4 + n,
+      ...(opts.duties !== 'all' && { proposals: false, syncCommittee: false }),
+      ...opts.beaconOptions,
+      ...(opts.failBroadcastAt ? { failSubmissionsAt: opts.failBroadcastAt } : {}),
+      ...more,
+    });
+  let beacon = await startBeacon();
   const sim: SimNode[] = [];
   const harnesses: { stop(): Promise<void> }[] = [];
   const simNode = (index: number) => sim.find((s) => s.index === index);
   const faultTimers: NodeJS.Timeout[] = [];
   const faultsDone: Promise<void>[] = [];
+  /** The first chain's beacon mock after a reset (stopped). */
+  const oldBeacons: BeaconMock[] = [];
   // Shutdown in parallel, VCs first (no new requests), then the nodes, then their servers.
   const cleanup = async () => {
     faultTimers.forEach(clearTimeout);
@@ -245,6 +262,17 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
     await Promise.all(sim.map((s) => s.nats.stop().catch(() => undefined)));
     await beacon.stop().catch(() => undefined);
   };
+  const startVc = async (index: number): Promise<VcMock | undefined> =>
+    opts.silentVcs?.includes(index)
+      ? undefined
+      : startVcMock({
+          name: `vc${index}`,
+          beaconUrl: (await opts.vcBeaconUrl?.(index, `http://127.0.0.1:${ports[n + index]}`)) ?? `http://127.0.0.1:${ports[n + index]}`,
+          secretKeys: dealt.shareSecrets[index] ?? [],
+          ...(opts.duties === 'all' && { proposals: true, syncCommittee: true, aggregation: true, distributed: true, subscriptions: true }),
+          ...(typeof opts.vcOptions === 'function' ? opts.vcOptions(index) : opts.vcOptions),
+          signWithWrongKey: opts.wrongVcKeys?.includes(index) ?? false,
+        });
   try {
     for (let index = 0; index < n; index++) {
       const view = opts.peerPort
@@ -265,7 +293,8 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       const nats = await startNatsServer();
       const config = parseNodeConfig({
         node: { name: `node${index}`, index },
-        beacon: { url: beacon.url, timeoutMs: 2000 },
+        // a reset is noticed within a second (12 s in operation)
+        beacon: { url: beacon.url, timeoutMs: 2000, ...(opts.reset && { genesisPollMs: 1000 }) },
         nats: { url: nats.url },
         cluster: view,
         p2p: { privateKey: toHex(dealt.identityKeys[index] as Uint8Array) },
@@ -280,16 +309,7 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
         await nats.stop();
         throw error;
       });
-      const vc = opts.silentVcs?.includes(index)
-        ? undefined
-        : await startVcMock({
-            name: `vc${index}`,
-            beaconUrl: (await opts.vcBeaconUrl?.(index, `http://127.0.0.1:${ports[n + index]}`)) ?? `http://127.0.0.1:${ports[n + index]}`,
-            secretKeys: dealt.shareSecrets[index] ?? [],
-            ...(opts.duties === 'all' && { proposals: true, syncCommittee: true, aggregation: true, distributed: true, subscriptions: true }),
-            ...(typeof opts.vcOptions === 'function' ? opts.vcOptions(index) : opts.vcOptions),
-            signWithWrongKey: opts.wrongVcKeys?.includes(index) ?? false,
-          });
+      const vc = await startVc(index);
       sim.push({ index, nats, config, node, ...(vc ? { vc } : {}), stopped: false });
     }
     for (const index of opts.stopped ?? []) {
@@ -306,7 +326,6 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
         (opts.wrongVcKeys?.length ? `, VCs with wrong keys: ${opts.wrongVcKeys.map((i) => i + 1).join(',')}` : '') +
         (opts.harnesses?.size ? `, run by a harness: ${[...opts.harnesses.keys()].map((i) => i + 1).join(',')}` : ''),
     );
-    const reports: SlotReport[] = [];
     // Each live node's audit log, followed live from its start: the report reads what the
     // nodes recorded, exactly as an operator would.
     const logs: AnyCohortEvent[][] = Array.from({ length: n }, () => []);
@@ -341,17 +360,34 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       );
     }
     const deadlineSlots = 2;
-    for (let slot = 0; slot < opts.slots; slot++) {
-      // Report a slot once its duty's deadline has passed.
-      const reportAt = beacon.slotStartMs(slot + deadlineSlots) + 250;
-      await sleep(reportAt - Date.now(), opts.signal);
-      if (opts.signal?.aborted) break;
-      const report = slotReport(slot, logs.map((events) => events.filter((e) => e.duty.slot === slot && e.duty.type === 'attester')), beacon);
-      reports.push(report);
-      print(formatSlot(report));
-    }
+    const runSlots = async (slots: number): Promise<SlotReport[]> => {
+      const reports: SlotReport[] = [];
+      for (let slot = 0; slot < slots; slot++) {
+        // Report a slot once its duty's deadline has passed.
+        const reportAt = beacon.slotStartMs(slot + deadlineSlots) + 250;
+        await sleep(reportAt - Date.now(), opts.signal);
+        if (opts.signal?.aborted) break;
+        const ofSlot = (e: AnyCohortEvent) => e.duty.slot === slot && e.duty.type === 'attester' && onNetwork(e, beacon.genesisValidatorsRoot);
+        const report = slotReport(slot, logs.map((events) => events.filter(ofSlot)), beacon);
+        reports.push(report);
+        print(formatSlot(report));
+      }
+      return reports;
+    };
+    const reports = await runSlots(opts.slots);
     faultTimers.forEach(clearTimeout);
     await Promise.all(faultsDone);
+    let afterReset: SimnetResult['afterReset'];
+    if (opts.reset && !opts.signal?.aborted) {
+      const before = beacon;
+      await Promise.all(sim.map((s) => s.vc?.stop()));
+      await before.stop();
+      beacon = await startBeacon({ genesisValidatorsRoot: opts.reset.genesisValidatorsRoot, port: Number(new URL(before.url).port) });
+      print(`network reset: genesis validators root ${before.genesisValidatorsRoot} → ${beacon.genesisValidatorsRoot}, genesis in ${((beacon.slotStartMs(0) - Date.now()) / 1000).toFixed(1)} s; VCs restarted`);
+      for (const s of sim) if (!s.stopped) s.vc = await startVc(s.index);
+      afterReset = { genesisTimeMs: beacon.slotStartMs(0), slots: await runSlots(opts.reset.slots), beaconMock: beacon };
+      oldBeacons.push(before);
+    }
     // The live followers feed the per-slot report and may trail the nodes under a full duty
     // load; the logs handed over are each node's whole event stream, read once at the end.
     for (const f of followers) {
@@ -363,6 +399,11 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       await f.store.close();
     }
     const events = logs;
+    const first = oldBeacons[0] ?? beacon;
+    const slashing = await Promise.all(Array.from({ length: n }, (_, index) => {
+      const s = simNode(index);
+      return s && !s.stopped ? exportSlashingHistories(s.nats.url) : [];
+    }));
     const metrics: SimnetMetricSample[][] = Array.from({ length: n }, () => []);
     for (const s of sim) {
       if (s.stopped) continue;
@@ -374,13 +415,15 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       }
     }
     return {
-      genesisTimeMs: beacon.slotStartMs(0),
+      genesisTimeMs: first.slotStartMs(0),
       slots: reports,
-      beacon: { accepted: [...beacon.accepted], rejected: [...beacon.rejected] },
-      beaconMock: beacon,
+      beacon: { accepted: [...first.accepted], rejected: [...first.rejected] },
+      beaconMock: first,
       events,
       vcErrors: sim.flatMap((s) => (s.vc?.stats.errors ?? []).map((e) => `vc${s.index}: ${e}`)),
       metrics,
+      slashing,
+      ...(afterReset && { afterReset }),
     };
   } finally {
     await cleanup();
@@ -432,6 +475,17 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done);
   });
+}
+
+/** Every network's slashing history on a node's store, as `cohort slashing export` reads it. */
+async function exportSlashingHistories(natsUrl: string): Promise<Interchange[]> {
+  const store = await connectJetStreamEventStore({ servers: natsUrl, name: 'simnet-slashing-export' });
+  try {
+    const histories = new SlashingHistories(store);
+    return await Promise.all((await histories.roots()).map(async (root) => (await histories.forRoot(root)).exportInterchange()));
+  } finally {
+    await store.close();
+  }
 }
 
 /** Imports an EIP-3076 interchange into a node's slashing history, through the same path as `cohort slashing import`. */
