@@ -19,6 +19,12 @@ export interface EventQuery {
   readonly service?: ServiceName;
   readonly node?: string;
   readonly eventType?: EventType;
+  /**
+   * A network's genesis validators root: only the events recorded on it (a reset starts the slot
+   * numbers again, so one slot can hold two networks' duties). Events recorded before networks
+   * were named match no network.
+   */
+  readonly network?: Hex;
 }
 
 /** Mainnet's SLOTS_PER_EPOCH (consensus specs, presets/mainnet/phase0.yaml); the minimal preset has 8. */
@@ -39,6 +45,7 @@ export function matchesQuery(event: AnyCohortEvent, query: EventQuery): boolean 
   if (query.node !== undefined && event.producer.node !== query.node) return false;
   if (query.eventType !== undefined && event.type !== query.eventType) return false;
   if (query.validator !== undefined && !event.pubkeys.includes(query.validator)) return false;
+  if (query.network !== undefined && event.network !== query.network) return false;
   return true;
 }
 
@@ -57,7 +64,7 @@ export const MAX_SLOT_SUBJECTS = 64;
 /**
  * The subject filter(s) that select the query's events in COHORT_EVENTS, as narrow as JetStream
  * subjects allow: slot, duty type, producing service and event type are subject tokens
- * (`Subjects.event`); validator and node are not, and are always filtered client-side.
+ * (`Subjects.event`); validator, node and network are not, and are always filtered client-side.
  */
 export function subjectFilters(query: EventQuery, maxSlotSubjects: number = MAX_SLOT_SUBJECTS): readonly string[] {
   const { slots } = query;

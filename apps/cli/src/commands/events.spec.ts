@@ -183,6 +183,42 @@ describe('cohort explain (from a file)', () => {
   });
 });
 
+describe('after a network reset: one slot, two networks', () => {
+  const before = `0x${'0b'.repeat(32)}` as Hex;
+  const after = `0x${'0a'.repeat(32)}` as Hex;
+  let twoNetworks: string;
+  beforeAll(() => {
+    // slot 40 succeeded on the old network; the new network's slot 40 failed (slot 41's events, renumbered)
+    const old = recorded.filter((e) => e.duty.slot === 40).map((e) => ({ ...e, network: before }));
+    const renumbered = recorded
+      .filter((e) => e.duty.slot === 41)
+      .map((e) => ({ ...e, duty: { ...e.duty, slot: 40 }, correlationId: e.correlationId.replace('41', '40'), network: after }));
+    twoNetworks = join(dir, 'two-networks.ndjson');
+    writeFileSync(twoNetworks, [...old, ...renumbered].map((e) => `${JSON.stringify(e)}\n`).join(''));
+  });
+
+  it('explain refuses to mix them and names both roots; --network picks one', async () => {
+    await expect(explainCommand(['--file', twoNetworks, '--slot', '40'], capture().io)).rejects.toThrow(
+      new EventsUsageError(`slot 40 holds duties of 2 networks (a network reset): ${before}, ${after}; choose one with --network ROOT`),
+    );
+    const old = capture();
+    await explainCommand(['--file', twoNetworks, '--slot', '40', '--network', before.toUpperCase().replace('0X', '0x')], old.io);
+    expect(old.out()).toContain('succeeded: broadcast');
+    const current = capture();
+    await explainCommand(['--file', twoNetworks, '--slot', '40', '--network', after], current.io);
+    expect(current.out()).toContain('failed: insufficient_partial_signatures');
+  });
+
+  it('events --network lists one network\'s events; a malformed root is a usage error', async () => {
+    const c = capture();
+    await eventsCommand(['--file', twoNetworks, '--network', after, '--format', 'ndjson'], c.io);
+    const listed = c.out().trimEnd().split('\n').map((l) => JSON.parse(l) as AnyCohortEvent);
+    expect(listed.length).toBe(recorded.filter((e) => e.duty.slot === 41).length);
+    expect(listed.every((e) => e.network === after)).toBe(true);
+    expect(() => queryOf({ network: '0x1234' })).toThrow('--network: expected a 0x-prefixed 32-byte genesis validators root, got 0x1234');
+  });
+});
+
 describe('cohort events --nats --follow', () => {
   let server: NatsServerHandle;
   beforeAll(async () => {

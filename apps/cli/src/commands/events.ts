@@ -51,7 +51,9 @@ const FILTER_USAGE = `      --slot A[..B]         one slot, or an inclusive rang
       --validator PUBKEY    events that name this group pubkey
       --service NAME        the producing stage: ${SERVICES.join('|')}
       --node NAME           the producing node (for files merging several nodes' exports)
-      --type EVENT          an event type, e.g. DutyFailed`;
+      --type EVENT          an event type, e.g. DutyFailed
+      --network ROOT        one network's events (its genesis validators root): after a network
+                            reset the slot numbers start again, and a slot can hold both`;
 
 export const eventsUsage = `Usage:
   cohort events [--nats URL | --file FILE] [filters] [--format table|ndjson] [--follow]
@@ -68,8 +70,8 @@ ${FILTER_USAGE}
 
 export const explainUsage = `Usage:
   cohort explain --slot N [--duty attester] [--validator PUBKEY] [--nats URL | --file FILE]
-                 [--node NAME] [--genesis-time UNIX_SECONDS --seconds-per-slot 12] [--operators N]
-                 [--format text|json]
+                 [--node NAME] [--network ROOT] [--genesis-time UNIX_SECONDS --seconds-per-slot 12]
+                 [--operators N] [--format text|json]
       Why a duty succeeded or failed, as this node recorded it: the verdict and its failure reason
       from the catalog, the facts behind it (consensus rounds, slashing refusals, which share
       signatures arrived or were rejected and why), the furthest step reached, and the timeline.
@@ -78,6 +80,8 @@ export const explainUsage = `Usage:
       validator; --operators N also lists the shares nothing arrived from.
 ${SOURCE_USAGE}
       --node NAME           whose view, when the file holds several nodes' events
+      --network ROOT        which network's duty (genesis validators root), when the slot holds
+                            duties of two networks (after a reset)
 `;
 
 const FILTER_OPTIONS = {
@@ -91,6 +95,7 @@ const FILTER_OPTIONS = {
   service: { type: 'string' },
   node: { type: 'string' },
   type: { type: 'string' },
+  network: { type: 'string' },
 } as const;
 
 /** `cohort events …` (args after `events`). Returns the exit code. */
@@ -145,6 +150,7 @@ export async function explainCommand(args: readonly string[], io: EventsIo = pro
     duty: { type: 'string' },
     validator: { type: 'string' },
     node: { type: 'string' },
+    network: { type: 'string' },
     'genesis-time': { type: 'string' },
     'seconds-per-slot': { type: 'string' },
     operators: { type: 'string' },
@@ -167,7 +173,17 @@ export async function explainCommand(args: readonly string[], io: EventsIo = pro
 
   const source = await openSource(values);
   try {
-    const events = await collectEvents(source, { slots: { from: slot, to: slot }, dutyType, ...(values.node !== undefined && { node: values.node }) });
+    const network = values.network === undefined ? undefined : networkOf(values.network);
+    const events = await collectEvents(source, {
+      slots: { from: slot, to: slot },
+      dutyType,
+      ...(values.node !== undefined && { node: values.node }),
+      ...(network !== undefined && { network }),
+    });
+    const networks = [...new Set(events.flatMap((e) => (e.network === undefined ? [] : [e.network])))];
+    if (networks.length > 1) {
+      throw new EventsUsageError(`slot ${slot} holds duties of ${networks.length} networks (a network reset): ${networks.join(', ')}; choose one with --network ROOT`);
+    }
     let explanation: Explanation;
     try {
       explanation = explain(events, { slot, type: dutyType }, {
@@ -206,6 +222,7 @@ interface FilterValues {
   readonly service?: string | undefined;
   readonly node?: string | undefined;
   readonly type?: string | undefined;
+  readonly network?: string | undefined;
 }
 
 /** The filters of the command line as a query; every mistake is a usage error naming the flag. */
@@ -230,6 +247,7 @@ export function queryOf(values: FilterValues): EventQuery {
     ...(values.service !== undefined && { service: values.service as ServiceName }),
     ...(values.node !== undefined && { node: values.node }),
     ...(values.type !== undefined && isKnownEventType(values.type) && { eventType: values.type }),
+    ...(values.network !== undefined && { network: networkOf(values.network) }),
   };
 }
 
@@ -259,6 +277,12 @@ function pubkeyOf(raw: string): Hex {
   const pubkey = raw.toLowerCase();
   if (!isHex(pubkey, 48)) throw new EventsUsageError(`--validator: expected a 0x-prefixed 48-byte group pubkey, got ${raw}`);
   return pubkey;
+}
+
+function networkOf(raw: string): Hex {
+  const root = raw.toLowerCase();
+  if (!isHex(root, 32)) throw new EventsUsageError(`--network: expected a 0x-prefixed 32-byte genesis validators root, got ${raw}`);
+  return root;
 }
 
 async function openSource(values: { readonly nats?: string | undefined; readonly file?: string | undefined }): Promise<EventSource> {
