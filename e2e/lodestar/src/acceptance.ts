@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectEvents, connectEventSource } from '#lib/audit';
 import { secretKeyToPublicKey, initBls } from '#lib/bls';
-import { toHex, type Hex } from '#lib/contracts';
+import { SERVICES, toHex, type Hex } from '#lib/contracts';
 import { IDENTITY_KEY_FILE, decryptKeystore, encryptKeystore } from '#lib/keys';
 import { freePort, startNatsServer, type NatsServerHandle } from '#lib/test-support';
 import { createClusterFiles, nodeDirName } from '../../../apps/cli/src/cluster-files.js';
@@ -28,9 +28,10 @@ import { createClusterFiles, nodeDirName } from '../../../apps/cli/src/cluster-f
  *   keystores, each against its own node's gateway.
  * After the chain finalizes it measures `--epochs` epochs from the BN's own state (the Altair
  * participation flags), its blocks (inclusion distances, sync aggregates, proposals) and the
- * nodes' event logs (aggregation refused as `vc_not_distributed`), prints both groups side by
- * side, and exits 1 with the failed criteria and every process's last warnings if a pass
- * criterion of issue 7 does not hold.
+ * nodes' event logs (aggregation refused as `vc_not_distributed`), and prints both groups side by
+ * side. Then (unless `--skip-reset`) the network resets under the running nodes (`networkReset`).
+ * It exits 1 with the failed criteria and every process's last warnings if a pass criterion of
+ * issue 7 does not hold.
  *
  * Lodestar runs on the machine's Node (1.5.1 predates Node 24); its install is
  * e2e/lodestar/install.sh's. Every process's log is kept under the run directory.
@@ -45,6 +46,8 @@ interface Options {
   readonly secondsPerSlot: number;
   readonly epochs: number;
   readonly keep: boolean;
+  /** Skip the network reset (deliverable 5) after the measured window. */
+  readonly skipReset: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -55,16 +58,20 @@ function parseOptions(argv: readonly string[]): Options {
     if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${name}: a positive integer, got ${argv[i + 1]}`);
     return n;
   };
-  return { secondsPerSlot: value('seconds-per-slot', 3), epochs: value('epochs', 4), keep: argv.includes('--keep') };
+  return { secondsPerSlot: value('seconds-per-slot', 3), epochs: value('epochs', 4), keep: argv.includes('--keep'), skipReset: argv.includes('--skip-reset') };
 }
 
 const SLOTS_PER_EPOCH = 8; // minimal preset
 const EPOCHS_PER_SYNC_COMMITTEE_PERIOD = 8; // minimal preset
 const GENESIS_VALIDATORS = 64;
+/** The reset's new devnet: one more validator, so another genesis validators root (the same keys for 0–63). */
+const RESET_GENESIS_VALIDATORS = 65;
+/** How far ahead of its start a devnet's genesis is: every process is up (and after a reset, every node switched) by then. */
+const GENESIS_DELAY_S = 45;
 const DV = [0, 1, 2, 3];
 const CONTROL = [4, 5, 6, 7];
-/** Validators on a third VC, neither measured nor distributed: they make committees of several validators. */
-const BYSTANDERS = { first: 8, last: GENESIS_VALIDATORS - 1 };
+/** Validators on a third VC, neither measured nor distributed (8 to the devnet's last): they make committees of several validators. */
+const FIRST_BYSTANDER = 8;
 type Group = 'dv' | 'control';
 const GROUPS = [['dv', DV], ['control', CONTROL]] as const;
 const groupOf = (index: number): Group | undefined => (DV.includes(index) ? 'dv' : CONTROL.includes(index) ? 'control' : undefined);
@@ -91,6 +98,8 @@ export function interopSecret(index: number): Uint8Array {
 
 class Processes {
   private readonly children: { name: string; child: ChildProcess }[] = [];
+  /** Stopped on purpose (all at the end, or some at a network reset): their exit is not news. */
+  private readonly stopped = new Set<ChildProcess>();
   constructor(private readonly logDir: string) {}
 
   start(name: string, command: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
@@ -99,19 +108,22 @@ class Processes {
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     child.on('exit', (code, signal) => {
-      if (!this.stopping) log(`${name} exited (${code ?? signal})`);
+      if (!this.stopped.has(child)) log(`${name} exited (${code ?? signal})`);
     });
     this.children.push({ name, child });
     return child;
   }
 
-  private stopping = false;
+  stopAll(): Promise<void> {
+    return this.stop(() => true);
+  }
 
-  /** SIGINT, then SIGKILL after 8 s (a Lodestar shutdown can hang). */
-  async stopAll(): Promise<void> {
-    this.stopping = true;
+  /** Stops the processes whose names match: SIGINT, then SIGKILL after 8 s (a Lodestar shutdown can hang). */
+  async stop(which: (name: string) => boolean): Promise<void> {
+    const stopping = this.children.filter(({ name }) => which(name));
+    for (const { child } of stopping) this.stopped.add(child);
     await Promise.all(
-      this.children.map(
+      stopping.map(
         ({ child }) =>
           new Promise<void>((done) => {
             if (child.exitCode !== null || child.signalCode !== null) return done();
@@ -279,6 +291,109 @@ async function printWarnings(logDir: string): Promise<void> {
   log(`logs kept in ${logDir}`);
 }
 
+/** Per node: its services that recorded switching to the network `root` (NetworkChanged). */
+async function servicesSwitched(natsUrls: readonly string[], root: Hex): Promise<number[]> {
+  return Promise.all(
+    natsUrls.map(async (url) => {
+      const source = await connectEventSource(url);
+      try {
+        const events = await collectEvents(source, { eventType: 'NetworkChanged' });
+        return new Set(events.flatMap((e) => (e.type === 'NetworkChanged' && e.data.to === root ? [e.producer.service] : []))).size;
+      } finally {
+        await source.close();
+      }
+    }),
+  );
+}
+
+/** `cohort slashing export` of one network's history from a node's NATS, as an operator runs it. */
+async function exportSlashingHistory(natsUrl: string, root: Hex, out: string): Promise<{ data: { pubkey: Hex; signed_attestations: { target_epoch: string }[] }[] }> {
+  const child = spawn(process.execPath, [join(repo, 'dist/apps/cli/src/main.js'), 'slashing', 'export', '--genesis-validators-root', root, '--nats', natsUrl, '--out', out], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((done) => child.on('exit', done));
+  if (code !== 0) throw new Error(`cohort slashing export --genesis-validators-root ${root} exited ${code}: ${stderr.trim()}`);
+  return JSON.parse(await readFile(out, 'utf8')) as { data: { pubkey: Hex; signed_attestations: { target_epoch: string }[] }[] };
+}
+
+interface ResetContext {
+  readonly opts: Options;
+  readonly procs: Processes;
+  readonly bnUrl: string;
+  readonly natsUrls: readonly string[];
+  readonly runDir: string;
+  readonly oldRoot: Hex;
+  startBeaconNode(): Promise<{ genesisTime: number; root: Hex }>;
+  startValidatorClients(): Promise<void>;
+}
+
+/**
+ * The network reset (issue 7, deliverable 5): the devnet ends and a new one starts on the same
+ * REST port with one more genesis validator (so another genesis validators root), a new genesis
+ * time and the same keys. The Cohort nodes are not touched: each of their services notices the
+ * new root and restarts on it. The VCs start again with fresh data directories once the nodes
+ * have switched, as an operator restarts them on a new chain (a VC reads the genesis once, from
+ * its node). Checks, from the BN and the nodes: every service switched; the DV validators attest
+ * within 2 epochs of the new genesis (epoch 1's participation flags); each node keeps the old
+ * network's slashing history, exportable, beside a fresh one for the new network. Returns the
+ * failed criteria.
+ */
+async function networkReset(ctx: ResetContext): Promise<string[]> {
+  log('network reset: stopping the beacon node and every VC; the Cohort nodes keep running, untouched');
+  await ctx.procs.stop((name) => name === 'bn' || name.startsWith('vc'));
+  const stoppedAt = Date.now();
+  const next = await ctx.startBeaconNode();
+  if (next.root === ctx.oldRoot) throw new Error('the new devnet has the old genesis validators root');
+  const switched = await waitFor(
+    'every service of every node to switch to the new network',
+    async () => {
+      const counts = await servicesSwitched(ctx.natsUrls, next.root);
+      return counts.every((c) => c === SERVICES.length) ? counts : undefined;
+    },
+    90_000,
+  ).catch(async () => servicesSwitched(ctx.natsUrls, next.root));
+  const allSwitched = switched.every((c) => c === SERVICES.length);
+  log(`services switched to the new network per node: ${switched.join(', ')} of ${SERVICES.length}, ${((Date.now() - stoppedAt) / 1000).toFixed(0)} s after the old BN stopped`);
+  if (!allSwitched) return [`network reset: services switched per node ${switched.join(', ')}, expected ${SERVICES.length} each`];
+  await ctx.startValidatorClients();
+
+  // Participation of the new chain's epochs 0 and 1 (previous_epoch_participation at the last
+  // slot of epochs 1 and 2), read once epoch 2 is over.
+  const lastSlot = 3 * SLOTS_PER_EPOCH - 1;
+  await new Promise((r) => setTimeout(r, Math.max(0, (next.genesisTime + (lastSlot + 1) * ctx.opts.secondsPerSlot) * 1000 + 1000 - Date.now())));
+  const attested: Record<Group, number[]> = { dv: [], control: [] };
+  for (const epoch of [0, 1]) {
+    const stateSlot = (epoch + 2) * SLOTS_PER_EPOCH - 1;
+    const state = await waitFor(`the state at slot ${stateSlot}`, () => getJson<{ data: { previous_epoch_participation: string[] } }>(`${ctx.bnUrl}/eth/v2/debug/beacon/states/${stateSlot}`), 30_000);
+    for (const [group, indices] of GROUPS) attested[group][epoch] = indices.filter((i) => Number(state.data.previous_epoch_participation[i] ?? 0) !== 0).length;
+  }
+  for (const [group, indices] of GROUPS) log(`after the reset: ${group.padEnd(8)} validators attesting in epoch 0: ${attested[group][0]}/${indices.length}, epoch 1: ${attested[group][1]}/${indices.length}`);
+
+  // Each node: the old network's history exported as an operator would, and the new one's.
+  const dvPubkeys = new Set(DV.map((i) => toHex(secretKeyToPublicKey(interopSecret(i)))));
+  const histories: string[] = [];
+  const problems: string[] = [];
+  for (const [node, url] of ctx.natsUrls.entries()) {
+    for (const [label, root] of [['old', ctx.oldRoot], ['new', next.root]] as const) {
+      const doc = await exportSlashingHistory(url, root, join(ctx.runDir, `slashing-node${node}-${label}.json`)).catch((error: unknown) => {
+        problems.push(`node ${node}: ${String(error)}`);
+        return { data: [] };
+      });
+      const signed = doc.data.filter((v) => dvPubkeys.has(v.pubkey) && v.signed_attestations.length > 0);
+      const highest = Math.max(-1, ...doc.data.flatMap((v) => v.signed_attestations.map((a) => Number(a.target_epoch))));
+      histories.push(`node ${node} ${label}: ${signed.length} DV validators, highest target epoch ${highest}`);
+      if (signed.length !== dvPubkeys.size) problems.push(`node ${node}: the ${label} network's slashing history has ${signed.length} of ${dvPubkeys.size} DV validators with attestations`);
+    }
+  }
+  log(`slashing histories exported (cohort slashing export): ${histories.join('; ')}`);
+  return [
+    ...(attested.dv[1] === DV.length ? [] : [`after the reset: ${attested.dv[1]} of ${DV.length} DV validators attested in epoch 1 (all must, within 2 epochs of the new genesis)`]),
+    ...problems,
+  ];
+}
+
 /** Lodestar's chain parameters: the BN and every VC must be given the same. */
 const chainParams = (secondsPerSlot: number) => ['--preset', 'minimal', '--params.SECONDS_PER_SLOT', String(secondsPerSlot), '--params.ALTAIR_FORK_EPOCH', '0'];
 
@@ -303,29 +418,41 @@ async function main(): Promise<number> {
     });
   }
   try {
-    // 1. The beacon node, genesis far enough ahead for every process to be up.
+    // 1. The beacon node, genesis far enough ahead for every process to be up. A reset starts
+    //    another devnet on the same REST port: the nodes' config names it.
     const restPort = await freePort();
     const bnUrl = `http://127.0.0.1:${restPort}`;
-    const genesisTime = Math.floor(Date.now() / 1000) + 45;
-    startLodestar('bn', [
-      'dev',
-      ...chainParams(opts.secondsPerSlot),
-      '--genesisValidators', String(GENESIS_VALIDATORS),
-      '--genesisTime', String(genesisTime),
-      '--eth1', 'false',
-      '--rest.address', '127.0.0.1',
-      '--rest.port', String(restPort),
-      '--rest.namespace', '*',
-      '--listenAddress', '127.0.0.1',
-      '--port', String(await freePort()),
-      '--discv5', 'false',
-      '--mdns', 'false',
-      '--dataDir', join(runDir, 'bn'),
-      '--reset',
-    ]);
-    const genesis = await waitFor('the beacon node', () => getJson<{ data: { genesis_validators_root: Hex } }>(`${bnUrl}/eth/v1/beacon/genesis`), 60_000);
+    const startBeaconNode = async (name: string, genesisValidators: number): Promise<{ genesisTime: number; root: Hex }> => {
+      const genesisTime = Math.floor(Date.now() / 1000) + GENESIS_DELAY_S;
+      startLodestar(name, [
+        'dev',
+        ...chainParams(opts.secondsPerSlot),
+        '--genesisValidators', String(genesisValidators),
+        '--genesisTime', String(genesisTime),
+        '--eth1', 'false',
+        '--rest.address', '127.0.0.1',
+        '--rest.port', String(restPort),
+        '--rest.namespace', '*',
+        '--listenAddress', '127.0.0.1',
+        '--port', String(await freePort()),
+        '--discv5', 'false',
+        '--mdns', 'false',
+        '--dataDir', join(runDir, name),
+        '--reset',
+      ]);
+      const { data } = await waitFor(
+        `the beacon node ${name}`,
+        async () => {
+          const answer = await getJson<{ data: { genesis_validators_root: Hex; genesis_time: string } }>(`${bnUrl}/eth/v1/beacon/genesis`);
+          return Number(answer.data.genesis_time) === genesisTime ? answer : undefined;
+        },
+        60_000,
+      );
+      log(`${name} up: ${genesisValidators} genesis validators, genesis validators root ${data.genesis_validators_root}, genesis in ${genesisTime - Math.floor(Date.now() / 1000)} s`);
+      return { genesisTime, root: data.genesis_validators_root };
+    };
+    const { genesisTime, root: firstRoot } = await startBeaconNode('bn', GENESIS_VALIDATORS);
     const spec = (await getJson<{ data: Record<string, string> }>(`${bnUrl}/eth/v1/config/spec`)).data;
-    log(`BN up: genesis validators root ${genesis.data.genesis_validators_root}, genesis in ${genesisTime - Math.floor(Date.now() / 1000)} s`);
 
     // 2. The interop keys match the BN's validators; 0–3 are split into a 3-of-4 cluster.
     const validators = (await getJson<{ data: { index: string; validator: { pubkey: Hex } }[] }>(`${bnUrl}/eth/v1/beacon/states/head/validators`)).data;
@@ -374,7 +501,8 @@ async function main(): Promise<number> {
     }
 
     // 4. The VCs: one Lodestar VC per operator with its share keystores (one password, as 1.5.1 takes),
-    //    and the control group's VC on the BN itself.
+    //    and the control group's VC on the BN itself. After a reset they start again with fresh
+    //    data directories (`tag`): a VC's slashing protection is per network too.
     for (let i = 0; i < 4; i++) {
       const keys = join(clusterDir, nodeDirName(i), 'validator_keys');
       const vcKeys = join(runDir, `vc${i}-keystores`);
@@ -386,32 +514,20 @@ async function main(): Promise<number> {
         await writeFile(join(vcKeys, file), JSON.stringify(await encryptKeystore(secret, password, { kdf: 'pbkdf2', cost: 1024 })));
       }
       await writeFile(join(runDir, `vc${i}-password.txt`), password);
-      startLodestar(`vc${i}`, [
-        'validator',
-        ...chainParams(opts.secondsPerSlot),
-        '--network', 'dev',
-        '--beaconNodes', `http://127.0.0.1:${gatewayPorts[i]}`,
-        '--importKeystores', vcKeys,
-        '--importKeystoresPassword', join(runDir, `vc${i}-password.txt`),
-        '--dataDir', join(runDir, `vc${i}`),
-      ]);
     }
-    startLodestar('vc-control', [
-      'validator',
-      ...chainParams(opts.secondsPerSlot),
-      '--network', 'dev',
-      '--beaconNodes', bnUrl,
-      '--interopIndexes', `${CONTROL[0]}..${CONTROL.at(-1)}`,
-      '--dataDir', join(runDir, 'vc-control'),
-    ]);
-    startLodestar('vc-bystanders', [
-      'validator',
-      ...chainParams(opts.secondsPerSlot),
-      '--network', 'dev',
-      '--beaconNodes', bnUrl,
-      '--interopIndexes', `${BYSTANDERS.first}..${BYSTANDERS.last}`,
-      '--dataDir', join(runDir, 'vc-bystanders'),
-    ]);
+    const startValidatorClients = async (tag: string, genesisValidators: number) => {
+      const vc = (name: string, beaconUrl: string, keys: readonly string[]) =>
+        startLodestar(`${name}${tag}`, ['validator', ...chainParams(opts.secondsPerSlot), '--network', 'dev', '--beaconNodes', beaconUrl, ...keys, '--dataDir', join(runDir, `${name}${tag}`)]);
+      for (let i = 0; i < 4; i++) {
+        // a copy per start: a stopped 1.5.1 VC can leave its keystores' lock files behind, and the next refuses them
+        const keystores = join(runDir, `vc${i}-keystores${tag}`);
+        if (tag !== '') await cp(join(runDir, `vc${i}-keystores`), keystores, { recursive: true, filter: (path) => !path.endsWith('.lock') });
+        vc(`vc${i}`, `http://127.0.0.1:${gatewayPorts[i]}`, ['--importKeystores', keystores, '--importKeystoresPassword', join(runDir, `vc${i}-password.txt`)]);
+      }
+      vc('vc-control', bnUrl, ['--interopIndexes', `${CONTROL[0]}..${CONTROL.at(-1)}`]);
+      vc('vc-bystanders', bnUrl, ['--interopIndexes', `${FIRST_BYSTANDER}..${genesisValidators - 1}`]);
+    };
+    await startValidatorClients('', GENESIS_VALIDATORS);
 
     // 5. Finality, then the measured window. Proposer duties are polled all along: the BN answers
     //    only the current and the next epoch's.
@@ -507,6 +623,20 @@ async function main(): Promise<number> {
       ...(sync.dv.seats > 0 && rate(sync.dv.signed, sync.dv.seats) >= rate(sync.control.signed, sync.control.seats) - 0.05 ? [] : ['DV sync committee messages: rate below the control group\'s minus 5 percentage points (or no DV seat)']),
       ...(aggregation.notDistributed > 0 && aggregation.broadcast === 0 ? [] : ['aggregation: expected vc_not_distributed failures and no aggregate broadcast']),
     ];
+    if (failed.length === 0 && !opts.skipReset) {
+      failed.push(
+        ...(await networkReset({
+          opts,
+          procs,
+          bnUrl,
+          natsUrls: nats.map((n) => n.url),
+          runDir,
+          oldRoot: firstRoot,
+          startBeaconNode: () => startBeaconNode('bn-reset', RESET_GENESIS_VALIDATORS),
+          startValidatorClients: () => startValidatorClients('-reset', RESET_GENESIS_VALIDATORS),
+        })),
+      );
+    }
     for (const reason of failed) log(`FAIL: ${reason}`);
     if (failed.length > 0) {
       await printWarnings(logDir);
