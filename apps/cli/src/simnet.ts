@@ -246,13 +246,13 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       ...more,
     });
   let beacon = await startBeacon();
+  /** The first chain's (stopped after a reset). */
+  const firstBeacon = beacon;
   const sim: SimNode[] = [];
   const harnesses: { stop(): Promise<void> }[] = [];
   const simNode = (index: number) => sim.find((s) => s.index === index);
   const faultTimers: NodeJS.Timeout[] = [];
   const faultsDone: Promise<void>[] = [];
-  /** The first chain's beacon mock after a reset (stopped). */
-  const oldBeacons: BeaconMock[] = [];
   // Shutdown in parallel, VCs first (no new requests), then the nodes, then their servers.
   const cleanup = async () => {
     faultTimers.forEach(clearTimeout);
@@ -386,7 +386,6 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       print(`network reset: genesis validators root ${before.genesisValidatorsRoot} → ${beacon.genesisValidatorsRoot}, genesis in ${((beacon.slotStartMs(0) - Date.now()) / 1000).toFixed(1)} s; VCs restarted`);
       for (const s of sim) if (!s.stopped) s.vc = await startVc(s.index);
       afterReset = { genesisTimeMs: beacon.slotStartMs(0), slots: await runSlots(opts.reset.slots), beaconMock: beacon };
-      oldBeacons.push(before);
     }
     // The live followers feed the per-slot report and may trail the nodes under a full duty
     // load; the logs handed over are each node's whole event stream, read once at the end.
@@ -399,7 +398,6 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       await f.store.close();
     }
     const events = logs;
-    const first = oldBeacons[0] ?? beacon;
     const slashing = await Promise.all(Array.from({ length: n }, (_, index) => {
       const s = simNode(index);
       return s && !s.stopped ? exportSlashingHistories(s.nats.url) : [];
@@ -415,10 +413,10 @@ export async function runSimnet(opts: SimnetOptions): Promise<SimnetResult> {
       }
     }
     return {
-      genesisTimeMs: first.slotStartMs(0),
+      genesisTimeMs: firstBeacon.slotStartMs(0),
       slots: reports,
-      beacon: { accepted: [...first.accepted], rejected: [...first.rejected] },
-      beaconMock: first,
+      beacon: { accepted: [...firstBeacon.accepted], rejected: [...firstBeacon.rejected] },
+      beaconMock: firstBeacon,
       events,
       vcErrors: sim.flatMap((s) => (s.vc?.stats.errors ?? []).map((e) => `vc${s.index}: ${e}`)),
       metrics,
