@@ -3,12 +3,15 @@ import { runSimnet, type SimnetResult } from './simnet.js';
 
 /**
  * Larger clusters on loopback: 7 nodes (t = 5, f = 2) and 10 nodes (t = 7, f = 3), every
- * node with its six services and its own nats-server, all in one process. On a 2-core machine
- * this is at the edge (10 nodes = 60 services + 10 nats-servers on one event loop: the 10-node
- * cluster does not keep up with its QBFT signature checks there), so these run only when
- * COHORT_SIMNET_SCALE=1, not in `npm test` nor in CI's `npm run test:faults`.
+ * node with its six services and its own nats-server, all in one process (10 nodes = 60
+ * services + 10 nats-servers on one event loop). Measured here on 2 idle cores, 8 validators:
+ * on 2-second slots every slot lands, decide p50 ~0.25 s (7 nodes) and ~0.4 s (10 nodes), the
+ * first slot ~0.6 s and ~1.1 s (every node dials its peers then). They run on 3-second slots
+ * for margin. Long: CI runs them in `npm run test:faults` (COHORT_SIMNET_LONG=1);
+ * COHORT_SIMNET_SCALE=1 runs them alone, COHORT_SCALE_SLOT_S=N on other slot times.
  */
-const SCALE = process.env['COHORT_SIMNET_SCALE'] === '1';
+const SCALE = process.env['COHORT_SIMNET_SCALE'] === '1' || process.env['COHORT_SIMNET_LONG'] === '1';
+const SECONDS_PER_SLOT = Number(process.env['COHORT_SCALE_SLOT_S'] ?? 3);
 const SLOTS_PER_EPOCH = 8;
 const print = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
@@ -31,17 +34,14 @@ function expectEveryDutyAccepted(result: SimnetResult, to: number, from = 0): vo
   for (const [slot, hashes] of values) expect(hashes.size, `slot ${slot}`).toBe(1);
 }
 
-describe.skipIf(!SCALE)('simnet scale: 7 and 10 nodes (COHORT_SIMNET_SCALE=1)', { timeout: 300_000 }, () => {
-  // The first slots are not asserted: every node dials its 6 peers at the first duty and, with
-  // all 42 services on one event loop, the handshakes and retries can cost the first duties
-  // their rounds (see the report); the second epoch is the steady state.
-  it('7 nodes (t = 5) × 8 validators, after a warm-up epoch: every attestation of the next epoch accepted, every node decided every duty', async () => {
-    const result = await runSimnet({ nodes: 7, validators: 8, secondsPerSlot: 2, slots: 2 * SLOTS_PER_EPOCH, print });
-    expectEveryDutyAccepted(result, 2 * SLOTS_PER_EPOCH, SLOTS_PER_EPOCH);
+describe.skipIf(!SCALE)('simnet scale: 7 and 10 nodes', { timeout: 300_000 }, () => {
+  it('[long] 7 nodes (t = 5) × 8 validators × 1 epoch: every attestation accepted, every node decided every duty', async () => {
+    const result = await runSimnet({ nodes: 7, validators: 8, secondsPerSlot: SECONDS_PER_SLOT, slots: SLOTS_PER_EPOCH, print });
+    expectEveryDutyAccepted(result, SLOTS_PER_EPOCH);
   });
 
-  it('10 nodes (t = 7) × 8 validators × 1 epoch: every attestation accepted, every node decided every duty', async () => {
-    const result = await runSimnet({ nodes: 10, validators: 8, secondsPerSlot: 2, slots: SLOTS_PER_EPOCH, print });
+  it('[long] 10 nodes (t = 7) × 8 validators × 1 epoch: every attestation accepted, every node decided every duty', async () => {
+    const result = await runSimnet({ nodes: 10, validators: 8, secondsPerSlot: SECONDS_PER_SLOT, slots: SLOTS_PER_EPOCH, print });
     expectEveryDutyAccepted(result, SLOTS_PER_EPOCH);
   });
 });
