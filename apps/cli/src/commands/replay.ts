@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_SLOTS_PER_EPOCH, connectEventSource, fileEventSource, slotsOfEpochs, type EventSource, type SlotRange } from '#lib/audit';
+import { isHex } from '#lib/contracts';
 import { UsageError, processIo, type CommandIo } from '../command.js';
-import { AmbiguousReplayNodeError, replay, type Divergence, type ReplayProgress, type ReplayReport } from '../replay/index.js';
+import { AmbiguousReplayNetworkError, AmbiguousReplayNodeError, replay, type Divergence, type ReplayProgress, type ReplayReport } from '../replay/index.js';
 import { rangeOf } from './events.js';
 
 /**
@@ -15,7 +16,7 @@ const DEFAULT_NATS = 'nats://127.0.0.1:4222';
 
 export const replayUsage = `Usage:
   cohort replay [--nats URL | --file FILE] (--slot A[..B] | --epoch A[..B]) [--slots-per-epoch N]
-                [--node NAME]
+                [--node NAME] [--network ROOT]
       Re-runs the node's recorded inputs of the range through the same deciders — slashing guard
       (decided values against the history rebuilt from the log) and aggregation (own and peers'
       share signatures, threshold, recombined signatures, deadline failures) — and compares what
@@ -28,6 +29,8 @@ export const replayUsage = `Usage:
       --epoch A[..B]        one epoch, or an inclusive range (with --slots-per-epoch)
       --slots-per-epoch N   ${DEFAULT_SLOTS_PER_EPOCH} (mainnet; the minimal preset and the simnet use 8)
       --node NAME           whose log, when the source holds several nodes' events
+      --network ROOT        which network's duties (genesis validators root), when the range
+                            holds two networks' (after a network reset)
 `;
 
 export interface ReplayIo extends CommandIo {
@@ -48,6 +51,7 @@ export async function replayCommand(args: readonly string[], io: ReplayIo = proc
         epoch: { type: 'string' },
         'slots-per-epoch': { type: 'string' },
         node: { type: 'string' },
+        network: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -57,14 +61,17 @@ export async function replayCommand(args: readonly string[], io: ReplayIo = proc
   }
   const slots = rangeFlags(values);
   if (values.node === '') throw new UsageError('--node: a node name');
+  const network = values.network?.toLowerCase();
+  if (network !== undefined && !isHex(network, 32)) throw new UsageError(`--network: expected a 0x-prefixed 32-byte genesis validators root, got ${values.network}`);
   if (values.nats !== undefined && values.file !== undefined) throw new UsageError('--nats and --file exclude each other');
   const source: EventSource = values.file !== undefined ? fileEventSource(values.file) : await connectEventSource(values.nats ?? DEFAULT_NATS);
   const progress = progressReporter(io, io.stderrIsTty ?? (process.stderr.isTTY === true));
   let report: ReplayReport;
   try {
-    report = await replay(source, { slots, ...(values.node !== undefined && { node: values.node }), onProgress: progress.update });
+    report = await replay(source, { slots, ...(values.node !== undefined && { node: values.node }), ...(network !== undefined && { network }), onProgress: progress.update });
   } catch (error) {
     if (error instanceof AmbiguousReplayNodeError) throw new UsageError(`${error.message} with --node NAME`, { cause: error });
+    if (error instanceof AmbiguousReplayNetworkError) throw new UsageError(`${error.message} with --network ROOT`, { cause: error });
     throw error;
   } finally {
     progress.done();

@@ -3,7 +3,7 @@ import { arrayEventSource } from '#lib/audit';
 import type { AnyCohortEvent, AttesterUnsignedData, CohortEvent, EventType, Hex } from '#lib/contracts';
 import { attestationDataRoot, valueHash } from '#lib/signing';
 import { recordedEpochs, type RecordedEpoch } from './recorded-epoch.fixture.js';
-import { AmbiguousReplayNodeError, compareFacts, replay } from './replay.engine.js';
+import { AmbiguousReplayNetworkError, AmbiguousReplayNodeError, compareFacts, replay } from './replay.engine.js';
 import { aggregatedFact } from './facts.js';
 
 // 16 validators over 8 slots (the minimal preset's epoch), epochs 1 and 2: two per slot, two committees.
@@ -166,6 +166,19 @@ describe('replay (engine)', () => {
     const report = await replay(source, { slots: epochs12, node: 'node1' });
     expect(report.node).toBe('node1');
     expect(report.duties).toBe(1);
+  });
+
+  it('after a network reset, replays one network at a time and refuses to mix them unless one is chosen', async () => {
+    const [before, after] = [`0x${'0b'.repeat(32)}`, `0x${'0a'.repeat(32)}`] as [Hex, Hex];
+    // the new network's first epoch repeats the old one's slot numbers (here: the same recorded duties)
+    const old = clone(log.events).map((e) => ({ ...e, network: before }) as AnyCohortEvent);
+    const current = clone(log.events.filter((e) => e.duty.slot < 2 * SPE)).map((e) => ({ ...e, network: after }) as AnyCohortEvent);
+    const source = arrayEventSource([...old, ...current]);
+    await expect(replay(source, { slots: epochs12 })).rejects.toThrow(new AmbiguousReplayNetworkError([after, before]));
+    const replayedOld = await replay(source, { slots: epochs12, network: before });
+    expect(replayedOld).toMatchObject({ duties: 16, divergences: 0, eventsRead: old.length });
+    const replayedNew = await replay(source, { slots: epochs12, network: after });
+    expect(replayedNew).toMatchObject({ duties: 8, divergences: 0, eventsRead: current.length });
   });
 
   it('reports progress through the range', async () => {

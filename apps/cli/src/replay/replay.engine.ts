@@ -20,8 +20,9 @@ import { factsOf, type Fact, type ReplayedStage } from './facts.js';
  *   data root in place of the signing root: within one network the domain of an attestation is
  *   fixed by its target epoch, and the EIP-3076 checks compare roots only at one target, so the
  *   verdicts are the same. Not reproduced: records imported from an interchange file or older
- *   than the source (a refusal they caused shows as a divergence), `history_conflict` (a second
- *   writer), and a network reset inside the range.
+ *   than the source (a refusal they caused shows as a divergence) and `history_conflict` (a
+ *   second writer). One network's duties are replayed, against that network's history: after a
+ *   reset a slot number can name two networks' duties, and the range then needs `network`.
  * - **aggregator — replayed.** Inputs: `DutyScheduled`, `SignaturesExpected` (roots and
  *   threshold, recorded by the aggregator because the signing domain is not in the log),
  *   `ProposalRefused`, the node's own `PartialSignatureSubmitted`, and `PeerPartialsReceived`
@@ -44,6 +45,11 @@ export interface ReplayOptions {
   readonly slots: SlotRange;
   /** The node whose log to replay; required when the source holds several nodes' events. */
   readonly node?: string;
+  /**
+   * The network (genesis validators root) whose duties to replay; required when the range holds
+   * two networks' duties (a reset starts the slot numbers again). Default: the range's first event's.
+   */
+  readonly network?: Hex;
   /** Called as duties are replayed. */
   readonly onProgress?: (progress: ReplayProgress) => void;
 }
@@ -97,6 +103,14 @@ export class AmbiguousReplayNodeError extends Error {
   }
 }
 
+/** The range holds several networks' duties (a reset) and no `network` chosen. */
+export class AmbiguousReplayNetworkError extends Error {
+  override readonly name = 'AmbiguousReplayNetworkError';
+  constructor(readonly networks: readonly Hex[]) {
+    super(`the range holds the duties of several networks, a network reset (${networks.join(', ')}): choose one`);
+  }
+}
+
 /** Duties stay open this many slots after their own (as the services prune their state). */
 const OPEN_SLOTS = 64;
 
@@ -111,9 +125,12 @@ interface OpenDuty {
 export async function replay(source: EventSource, opts: ReplayOptions): Promise<ReplayReport> {
   const { slots } = opts;
   await initBls(); // threshold sets are recombined (herumi) as the aggregator does
-  const node = opts.node ?? (await firstNode(source, slots));
+  const firstEvent = await firstOf(source, slots);
+  const node = opts.node ?? firstEvent?.producer.node;
+  // Events recorded before networks were named have none: then nothing is filtered.
+  const network = opts.network ?? firstEvent?.network;
   const slashing: SlashingReplay = { state: undefined, dutiesById: new Map() };
-  const historyEvents = slots.from > 0 ? await rebuildHistory(source, slashing, { from: 0, to: slots.from - 1 }, node) : 0;
+  const historyEvents = slots.from > 0 ? await rebuildHistory(source, slashing, { from: 0, to: slots.from - 1 }, node, network) : 0;
 
   const open = new Map<string, OpenDuty>();
   const totals = { duties: 0, eventsRead: 0, eventsCompared: 0, factsCompared: 0, skipped: 0, divergences: 0 };
@@ -144,9 +161,14 @@ export async function replay(source: EventSource, opts: ReplayOptions): Promise<
   };
 
   const others = new Set<string>();
+  const otherNetworks = new Set<Hex>();
   for await (const event of source.read({ slots })) {
     if (event.producer.node !== node) {
       if (opts.node === undefined) others.add(event.producer.node);
+      continue;
+    }
+    if (network !== undefined && event.network !== undefined && event.network !== network) {
+      if (opts.network === undefined) otherNetworks.add(event.network);
       continue;
     }
     totals.eventsRead++;
@@ -166,6 +188,7 @@ export async function replay(source: EventSource, opts: ReplayOptions): Promise<
     d.replayed.push(...slashingStep(slashing, event));
   }
   if (others.size > 0 && node !== undefined) throw new AmbiguousReplayNodeError([node, ...others].sort());
+  if (otherNetworks.size > 0 && network !== undefined) throw new AmbiguousReplayNetworkError([network, ...otherNetworks].sort());
   finishBefore(Infinity);
   opts.onProgress?.({ slot: slots.to, slots, dutiesReplayed: totals.duties, done: true });
 
@@ -195,15 +218,17 @@ function slashingStep(slashing: SlashingReplay, event: AnyCohortEvent): Fact[] {
 }
 
 /** The history before the range: every earlier decided value, through the same decider (facts discarded). */
-async function rebuildHistory(source: EventSource, slashing: SlashingReplay, slots: SlotRange, node: string | undefined): Promise<number> {
+async function rebuildHistory(source: EventSource, slashing: SlashingReplay, slots: SlotRange, node: string | undefined, network: Hex | undefined): Promise<number> {
   let read = 0;
-  // Two reads the event store filters by type (a wide range is otherwise a scan of everything).
+  // Two reads the event store filters by type (a wide range is otherwise a scan of everything);
+  // one network's history only (the slashing guard keeps one per genesis validators root).
+  const query = { slots, ...(node !== undefined && { node }), ...(network !== undefined && { network }) };
   const scheduled = new Map<string, AnyCohortEvent>();
-  for await (const e of source.read({ slots, eventType: 'DutyScheduled', ...(node !== undefined && { node }) })) {
+  for await (const e of source.read({ ...query, eventType: 'DutyScheduled' })) {
     read++;
     scheduled.set(dutyId(e.duty), e);
   }
-  for await (const e of source.read({ slots, eventType: 'DutyDecided', ...(node !== undefined && { node }) })) {
+  for await (const e of source.read({ ...query, eventType: 'DutyDecided' })) {
     read++;
     if (e.type !== 'DutyDecided') continue;
     const duties = scheduled.get(dutyId(e.duty));
@@ -216,9 +241,12 @@ function aggregationInputs(events: readonly AnyCohortEvent[]): AggregationInputs
   return { events: events.filter((e) => AGGREGATION_INPUTS.has(e.type) || (e.type === 'DutyFailed' && e.producer.service === 'aggregator')) };
 }
 
-/** The node of the range's first event; a second node met later makes the replay refuse (AmbiguousReplayNodeError). */
-async function firstNode(source: EventSource, slots: SlotRange): Promise<string | undefined> {
-  for await (const e of source.read({ slots })) return e.producer.node;
+/**
+ * The range's first event: its node and network are replayed unless others are chosen; a second
+ * node or network met later makes the replay refuse (AmbiguousReplayNodeError, …NetworkError).
+ */
+async function firstOf(source: EventSource, slots: SlotRange): Promise<AnyCohortEvent | undefined> {
+  for await (const e of source.read({ slots })) return e;
   return undefined;
 }
 
