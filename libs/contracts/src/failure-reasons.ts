@@ -69,6 +69,7 @@ export const PEER_REFUSAL_REASONS = {
   // envelope and connection (peer-gateway, #lib/p2p envelope checks, in their order)
   unknown_peer: 'the sender is not an operator of this cluster (a connection the gater refused, or an operator without a share index)',
   too_large: 'the envelope exceeds the payload bound (32 MiB)',
+  incomplete: 'the message stream failed before the whole message arrived: the sender gave up mid-message (its delivery timeout), the connection dropped, or it stalled for 10 s — a transport failure, not a hostile message',
   malformed: 'the message does not decode to its protocol\'s shape (envelope encoding, JSON, fields, duty, rounds)',
   sender_mismatch: 'the message names another sender than the authenticated peer that sent it (envelope sender index, or QBFT author)',
   bad_signature: 'a signature does not verify under the key of the operator it names (the envelope\'s, or a QBFT message\'s)',

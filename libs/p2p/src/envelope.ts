@@ -37,7 +37,9 @@ export type RejectReason =
   | 'wrong_network'
   | 'malformed'
   | 'too_large'
-  | 'sender_mismatch';
+  | 'sender_mismatch'
+  /** Not the envelope's fault: its stream ended or failed before the whole message arrived (the transport's reason). */
+  | 'incomplete';
 
 export const REJECT_REASONS = [
   'unknown_peer',
@@ -47,6 +49,7 @@ export const REJECT_REASONS = [
   'malformed',
   'too_large',
   'sender_mismatch',
+  'incomplete',
 ] as const satisfies readonly RejectReason[];
 
 export interface Envelope {

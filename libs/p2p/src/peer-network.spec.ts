@@ -193,6 +193,18 @@ describe('PeerNetwork on loopback', () => {
     expect(received).toEqual([]);
   });
 
+  it('a sender cut off mid-message is refused as incomplete (a transport failure), not as malformed', async () => {
+    const { c, received, rejections } = await receiverOf3();
+    const sender = await start(
+      { ...optionsFor(c, 0), peers: c.peers.map((p) => (p.index === 0 ? { ...p, port: 0 } : p)) },
+      { outboundCutAfter: () => 40 },
+    );
+    await expect(sender.send(1, QBFT, bytes('cut short'))).rejects.toThrow(PeerUnreachableError);
+    await vi.waitFor(() => expect(rejections.length).toBeGreaterThan(0));
+    expect(new Set(rejections.map((r) => r.reason))).toEqual(new Set(['incomplete']));
+    expect(received).toEqual([]);
+  });
+
   it('rejects a payload over the receiver bound', async () => {
     const c = await testCluster(2);
     const rejections: Rejection[] = [];

@@ -141,6 +141,8 @@ export class PeerNetworkConfigError extends Error {
 export interface PeerNetworkHooks {
   /** Rewrites the sealed wire bytes before they are written, to forge or corrupt envelopes. */
   readonly outboundWire?: (wire: Uint8Array, to: number, protocol: string) => Uint8Array;
+  /** Writes only this many bytes of the wire, then aborts the stream (a sender cut off mid-message). */
+  readonly outboundCutAfter?: (to: number, protocol: string) => number | undefined;
 }
 
 const DEFAULT_RETRY: RetryPolicy = { attempts: 6, initialDelayMs: 50, maxDelayMs: 1_000, attemptTimeoutMs: 2_000 };
@@ -251,7 +253,7 @@ export async function createPeerNetworkWith(opts: PeerNetworkOptions, hooks: Pee
     }
     const wire = await readToEnd(stream, maxWireBytes(config.maxPayloadBytes));
     if (wire === 'too_large' || wire === 'incomplete') {
-      reject(wire === 'too_large' ? 'too_large' : 'malformed', remote, protocol);
+      reject(wire, remote, protocol);
       return;
     }
     // Our close is the sender's delivery acknowledgement; it need not wait for verification.
@@ -280,6 +282,11 @@ export async function createPeerNetworkWith(opts: PeerNetworkOptions, hooks: Pee
     // multistream-select round trip first); an unsupported protocol surfaces as a failed read.
     const stream = await node.dialProtocol(op.peerId, protocol, { signal, negotiateFully: false });
     try {
+      const cut = hooks.outboundCutAfter?.(op.index, protocol);
+      if (cut !== undefined) {
+        if (!stream.send(wire.subarray(0, cut))) await stream.onDrain({ signal });
+        throw new Error(`cut after ${cut} bytes (test hook)`);
+      }
       if (!stream.send(wire)) await stream.onDrain({ signal });
       await stream.close({ signal });
       // The peer closes its end once it has read the whole envelope: that is the acknowledgement.
