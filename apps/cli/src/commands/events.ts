@@ -279,7 +279,8 @@ function pubkeyOf(raw: string): Hex {
   return pubkey;
 }
 
-function networkOf(raw: string): Hex {
+/** `--network ROOT`: a genesis validators root, lower-cased; anything else is a usage error naming the flag. */
+export function networkOf(raw: string): Hex {
   const root = raw.toLowerCase();
   if (!isHex(root, 32)) throw new EventsUsageError(`--network: expected a 0x-prefixed 32-byte genesis validators root, got ${raw}`);
   return root;

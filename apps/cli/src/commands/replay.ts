@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_SLOTS_PER_EPOCH, connectEventSource, fileEventSource, slotsOfEpochs, type EventSource, type SlotRange } from '#lib/audit';
-import { isHex } from '#lib/contracts';
 import { UsageError, processIo, type CommandIo } from '../command.js';
 import { AmbiguousReplayNetworkError, AmbiguousReplayNodeError, replay, type Divergence, type ReplayProgress, type ReplayReport } from '../replay/index.js';
-import { rangeOf } from './events.js';
+import { networkOf, rangeOf } from './events.js';
 
 /**
  * `cohort replay`: re-runs one node's recorded inputs of a slot or epoch range through the same
@@ -61,8 +60,7 @@ export async function replayCommand(args: readonly string[], io: ReplayIo = proc
   }
   const slots = rangeFlags(values);
   if (values.node === '') throw new UsageError('--node: a node name');
-  const network = values.network?.toLowerCase();
-  if (network !== undefined && !isHex(network, 32)) throw new UsageError(`--network: expected a 0x-prefixed 32-byte genesis validators root, got ${values.network}`);
+  const network = values.network === undefined ? undefined : networkOf(values.network);
   if (values.nats !== undefined && values.file !== undefined) throw new UsageError('--nats and --file exclude each other');
   const source: EventSource = values.file !== undefined ? fileEventSource(values.file) : await connectEventSource(values.nats ?? DEFAULT_NATS);
   const progress = progressReporter(io, io.stderrIsTty ?? (process.stderr.isTTY === true));
